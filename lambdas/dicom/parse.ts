@@ -1,0 +1,129 @@
+// Parses DICOM bytes (Part 10 or bare dataset, any transfer syntax) with dicom-parser, defensively.
+import { inflateRawSync } from 'node:zlib';
+import dicomParser from 'dicom-parser';
+import type { DataSet } from 'dicom-parser';
+import { NotDicom } from '../http/errors.js';
+import { lookupTag, vrForTag } from './dictionary.js';
+
+export const TRANSFER_SYNTAX = {
+  implicitLittleEndian: '1.2.840.10008.1.2',
+  explicitLittleEndian: '1.2.840.10008.1.2.1',
+  deflatedExplicitLittleEndian: '1.2.840.10008.1.2.1.99',
+  explicitBigEndian: '1.2.840.10008.1.2.2',
+} as const;
+
+/** A deflated dataset may not inflate past this (a zip bomb must not exhaust Lambda memory). */
+export const MAX_INFLATED_BYTES = 512 * 1024 * 1024;
+
+export interface ParsedDicom {
+  readonly dataSet: DataSet;
+  readonly transferSyntaxUid: string;
+  /** False for a bare dataset without the Part 10 preamble and meta header. */
+  readonly hasMeta: boolean;
+  /** Set when parsing stopped early inside Pixel Data (the header is complete, the image is not). */
+  readonly truncatedPixelData: boolean;
+}
+
+const PIXEL_TAGS = ['x7fe00010', 'x7fe00008', 'x7fe00009'];
+const VALID_VRS = new Set(
+  'AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '),
+);
+
+function inflater(bytes: Uint8Array, position: number): Uint8Array {
+  const inflated = inflateRawSync(bytes.subarray(position), { maxOutputLength: MAX_INFLATED_BYTES });
+  const full = new Uint8Array(position + inflated.length);
+  full.set(bytes.subarray(0, position), 0);
+  full.set(inflated, position);
+  return full;
+}
+
+function vrCallback(tag: string): string | undefined {
+  return vrForTag(tag.slice(1).toUpperCase());
+}
+
+function hasPart10Prefix(bytes: Uint8Array): boolean {
+  return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
+}
+
+/** A bare dataset is explicit VR when the two bytes after its first tag spell a VR. */
+function guessBareTransferSyntax(bytes: Uint8Array): string {
+  const vr = String.fromCharCode(bytes[4] ?? 0, bytes[5] ?? 0);
+  return VALID_VRS.has(vr) ? TRANSFER_SYNTAX.explicitLittleEndian : TRANSFER_SYNTAX.implicitLittleEndian;
+}
+
+function describe(error: unknown): string {
+  const inner = typeof error === 'object' && error !== null && 'exception' in error ? (error as { exception: unknown }).exception : error;
+  if (inner instanceof RangeError && /call stack/i.test(inner.message)) return 'sequences nested too deeply';
+  const text = inner instanceof Error ? inner.message : String(inner);
+  return text.replace(/^dicomParser\.\w+: /, '').slice(0, 200);
+}
+
+/**
+ * A bare dataset "parses" from almost any bytes; accept it only when it looks like DICOM:
+ * ascending tags, known standard elements, and the first element in a low group.
+ */
+function looksLikeBareDataset(dataSet: DataSet): boolean {
+  // dicom-parser appends a synthetic meta element for bare datasets: judge only the dataset's own.
+  const tags = Object.keys(dataSet.elements).filter((t) => !t.startsWith('x0002'));
+  if (tags.length < 3) return false;
+  const first = parseInt(tags[0]!.slice(1, 5), 16);
+  if (first > 0x0010) return false;
+  let known = 0;
+  let previous = -1;
+  for (const tag of tags) {
+    const value = parseInt(tag.slice(1), 16);
+    if (value <= previous) return false;
+    previous = value;
+    if (lookupTag(tag.slice(1).toUpperCase())) known++;
+  }
+  return known >= 3 && known / tags.length > 0.5;
+}
+
+function partialDataSet(error: unknown): DataSet | undefined {
+  if (typeof error === 'object' && error !== null && 'dataSet' in error) return (error as { dataSet: DataSet }).dataSet;
+  return undefined;
+}
+
+/** Did parsing stop inside pixel data, with the rest of the header complete? */
+function stoppedInPixelData(dataSet: DataSet, bytesLength: number): boolean {
+  if (PIXEL_TAGS.some((t) => dataSet.elements[t])) return true;
+  // dicom-parser drops the element it failed on; accept when only a pixel tag can have followed.
+  const tags = Object.keys(dataSet.elements);
+  const last = tags[tags.length - 1];
+  return last !== undefined && last < 'x7fe00008' && last >= 'x00280000' && bytesLength > 0;
+}
+
+/** Parses DICOM bytes; throws NotDicom (400) with a reason when they are not a readable DICOM file. */
+export function parseDicom(bytes: Uint8Array): ParsedDicom {
+  if (bytes.length === 0) throw new NotDicom('the file is empty');
+  const hasMeta = hasPart10Prefix(bytes);
+  const transferSyntaxOption = hasMeta ? undefined : guessBareTransferSyntax(bytes);
+  let dataSet: DataSet;
+  let truncatedPixelData = false;
+  try {
+    dataSet = dicomParser.parseDicom(bytes, {
+      inflater,
+      vrCallback,
+      ...(transferSyntaxOption ? { TransferSyntaxUID: transferSyntaxOption } : {}),
+    } as Parameters<typeof dicomParser.parseDicom>[1]);
+  } catch (error) {
+    const partial = partialDataSet(error);
+    if (hasMeta && partial && /overrun|beyond|end of buffer|exceeds/i.test(describe(error)) && stoppedInPixelData(partial, bytes.length)) {
+      // The partial dataset lacks the meta group: read it again and merge, as dicom-parser would.
+      const meta = dicomParser.readPart10Header(bytes);
+      for (const [tag, element] of Object.entries(meta.elements)) partial.elements[tag] = element;
+      dataSet = partial;
+      truncatedPixelData = true;
+    } else if (!hasMeta) {
+      throw new NotDicom('no DICOM preamble ("DICM") and the bytes do not parse as a DICOM dataset');
+    } else {
+      throw new NotDicom(describe(error));
+    }
+  }
+  if (!hasMeta && !looksLikeBareDataset(dataSet)) {
+    throw new NotDicom('no DICOM preamble ("DICM") and the bytes do not parse as a DICOM dataset');
+  }
+  const transferSyntaxUid = (dataSet.string('x00020010') ?? transferSyntaxOption ?? '').replace(/\0/g, '').trim();
+  if (hasMeta && !transferSyntaxUid) throw new NotDicom('the file meta header has no Transfer Syntax UID');
+  return { dataSet, transferSyntaxUid, hasMeta, truncatedPixelData };
+}
