@@ -18,6 +18,9 @@ export const KEYS = {
   derivedFolder: (id: string): string => `derived/${id}/`,
   png: (id: string): string => `derived/${id}/image.png`,
   attributes: (id: string): string => `derived/${id}/attributes.json`,
+  /** Everything stored for one file (what DELETE removes). */
+  allObjects: (id: string): string[] => [`uploads/${id}`, `derived/${id}/image.png`, `derived/${id}/attributes.json`],
+  derivedObjects: (id: string): string[] => [`derived/${id}/image.png`, `derived/${id}/attributes.json`],
 } as const;
 
 /** DynamoDB table layout, used by CDK, by the local runtime to create the table, and by the record store. */
@@ -43,3 +46,6 @@ export const DEFAULT_PROCESSING_WAIT_MS = 8_000;
 
 /** The route large files must use instead of POST /dicom (named in the 413 error). */
 export const LARGE_UPLOAD_ROUTE = 'POST /dicom/uploads';
+
+/** Local/emulator-only switch: s3rver (and LocalStack) need path-style bucket addressing. */
+export const S3_FORCE_PATH_STYLE_ENV = 'S3_FORCE_PATH_STYLE';

@@ -42,7 +42,9 @@ function vrCallback(tag: string): string | undefined {
 }
 
 function hasPart10Prefix(bytes: Uint8Array): boolean {
-  return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
+  return (
+    bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d
+  );
 }
 
 /** A bare dataset is explicit VR when the two bytes after its first tag spell a VR. */
@@ -52,7 +54,10 @@ function guessBareTransferSyntax(bytes: Uint8Array): string {
 }
 
 function describe(error: unknown): string {
-  const inner = typeof error === 'object' && error !== null && 'exception' in error ? (error as { exception: unknown }).exception : error;
+  const inner =
+    typeof error === 'object' && error !== null && 'exception' in error
+      ? (error as { exception: unknown }).exception
+      : error;
   if (inner instanceof RangeError && /call stack/i.test(inner.message)) return 'sequences nested too deeply';
   const text = inner instanceof Error ? inner.message : String(inner);
   return text.replace(/^dicomParser\.\w+: /, '').slice(0, 200);
@@ -108,7 +113,12 @@ export function parseDicom(bytes: Uint8Array): ParsedDicom {
     } as Parameters<typeof dicomParser.parseDicom>[1]);
   } catch (error) {
     const partial = partialDataSet(error);
-    if (hasMeta && partial && /overrun|beyond|end of buffer|exceeds/i.test(describe(error)) && stoppedInPixelData(partial, bytes.length)) {
+    if (
+      hasMeta &&
+      partial &&
+      /overrun|beyond|end of buffer|exceeds/i.test(describe(error)) &&
+      stoppedInPixelData(partial, bytes.length)
+    ) {
       // The partial dataset lacks the meta group: read it again and merge, as dicom-parser would.
       const meta = dicomParser.readPart10Header(bytes);
       for (const [tag, element] of Object.entries(meta.elements)) partial.elements[tag] = element;

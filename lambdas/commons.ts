@@ -1,0 +1,52 @@
+// Shared per-container state: configuration, logger and storage clients, created once per Lambda instance.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DEFAULT_PROCESSING_WAIT_MS, ENV, S3_FORCE_PATH_STYLE_ENV } from './config.js';
+import { DynamoRecordStore } from './store/dynamo-record-store.js';
+import type { ObjectStore } from './store/objects.js';
+import type { RecordStore } from './store/records.js';
+import { S3ObjectStore } from './store/s3-object-store.js';
+
+export const logger = new Logger({ serviceName: 'dicom-api' });
+
+function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+export interface Stores {
+  objects: ObjectStore;
+  records: RecordStore;
+}
+
+let stores: Stores | undefined;
+
+/** The storage adapters, built on first use from the environment (endpoints via AWS_ENDPOINT_URL_*). */
+export function getStores(): Stores {
+  if (!stores) {
+    const s3 = new S3Client({
+      forcePathStyle: process.env[S3_FORCE_PATH_STYLE_ENV] === 'true',
+      // Without these, the SDK's default checksums corrupt streamed bodies on S3-compatible emulators.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    const dynamo = new DynamoDBClient({});
+    stores = {
+      objects: new S3ObjectStore(s3, requireEnv(ENV.bucketName)),
+      records: new DynamoRecordStore(dynamo, requireEnv(ENV.tableName)),
+    };
+  }
+  return stores;
+}
+
+/** Replaces the adapters (tests inject their own). */
+export function setStores(replacement: Stores | undefined): void {
+  stores = replacement;
+}
+
+export function processingWaitMs(): number {
+  const configured = Number(process.env[ENV.processingWaitMs]);
+  return Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_PROCESSING_WAIT_MS;
+}

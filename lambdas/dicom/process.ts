@@ -1,0 +1,39 @@
+// The processor's pure work: DICOM bytes -> attribute JSON, record summary and PNG (no storage here).
+import type { ImageState, ProcessedResult } from '../store/records.js';
+import { HttpError } from '../http/errors.js';
+import { buildAttributes, dicomInfo } from './attributes.js';
+import { dicomIdentifiers } from './identifiers.js';
+import { parseDicom } from './parse.js';
+import { encodePng } from './png.js';
+import { hasImage, renderFrame } from './render.js';
+
+export interface ProcessOutcome {
+  attributesJson: Uint8Array;
+  png?: Uint8Array;
+  result: ProcessedResult;
+}
+
+function renderDefault(parsed: ReturnType<typeof parseDicom>): { png?: Uint8Array; image: ImageState } {
+  if (!hasImage(parsed)) return { image: { state: 'NO_IMAGE' } };
+  try {
+    const rendered = renderFrame(parsed, 0);
+    const png = encodePng(rendered);
+    return { png, image: { state: 'RENDERED', png_bytes: png.length, width: rendered.width, height: rendered.height } };
+  } catch (error) {
+    // Pixel data we cannot decode leaves the attributes usable; GET /png answers 422 with this reason.
+    if (error instanceof HttpError) return { image: { state: 'UNRENDERABLE', reason: error.message } };
+    throw error;
+  }
+}
+
+/** Throws an HttpError (4xx) when the bytes are not readable DICOM. */
+export function processDicom(bytes: Uint8Array): ProcessOutcome {
+  const parsed = parseDicom(bytes);
+  const document = buildAttributes(parsed);
+  const { png, image } = renderDefault(parsed);
+  return {
+    attributesJson: new TextEncoder().encode(JSON.stringify(document)),
+    ...(png ? { png } : {}),
+    result: { dicom_info: dicomInfo(parsed), ...dicomIdentifiers(parsed), image, attribute_count: document.count },
+  };
+}

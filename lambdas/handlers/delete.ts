@@ -1,0 +1,17 @@
+// DELETE /dicom/{id}: remove the record first (reads turn 404 at once), then every stored object.
+import { getStores } from '../commons.js';
+import { KEYS } from '../config.js';
+import { NotFound } from '../http/errors.js';
+import { httpHandler } from '../http/handler.js';
+import { fileId } from '../http/request.js';
+import { json } from '../http/responses.js';
+
+export const handler = httpHandler('delete', async (event) => {
+  const id = fileId(event);
+  const { objects, records } = getStores();
+  // The processor writes derived objects only while the record exists (conditional update), and
+  // removes what it wrote when it finds the record gone, so nothing outlives this delete.
+  if (!(await records.delete(id))) throw new NotFound('no DICOM file with this id', 'FILE_NOT_FOUND');
+  await objects.delete(KEYS.allObjects(id));
+  return json(200, { message: 'DICOM file deleted successfully' });
+});

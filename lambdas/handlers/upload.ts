@@ -1,0 +1,48 @@
+// POST /dicom: validate the multipart DICOM upload, store it under a fresh UUID, record it as PROCESSING.
+import { randomUUID } from 'node:crypto';
+import { getStores } from '../commons.js';
+import { KEYS, LARGE_UPLOAD_ROUTE, MAX_UPLOAD_BODY_BYTES } from '../config.js';
+import { dicomInfo } from '../dicom/attributes.js';
+import { dicomIdentifiers } from '../dicom/identifiers.js';
+import { parseDicom } from '../dicom/parse.js';
+import { BadRequest, PayloadTooLarge } from '../http/errors.js';
+import { httpHandler } from '../http/handler.js';
+import { readMultipartFile } from '../http/multipart.js';
+import { bodyBytes, header } from '../http/request.js';
+import { json } from '../http/responses.js';
+import type { FileRecord } from '../store/records.js';
+
+export const handler = httpHandler('upload', async (event) => {
+  const body = bodyBytes(event);
+  if (body.length > MAX_UPLOAD_BODY_BYTES) {
+    throw new PayloadTooLarge(
+      `request of ${body.length} bytes is larger than POST /dicom accepts (${MAX_UPLOAD_BODY_BYTES}); upload large files with ${LARGE_UPLOAD_ROUTE}`,
+    );
+  }
+  const file = await readMultipartFile(header(event, 'content-type'), body, MAX_UPLOAD_BODY_BYTES);
+  if (file.bytes.length === 0) throw new BadRequest('the uploaded file is empty', 'EMPTY_FILE');
+  const parsed = parseDicom(file.bytes);
+
+  const id = randomUUID();
+  const now = new Date().toISOString();
+  const record: FileRecord = {
+    id,
+    filename: file.filename,
+    size_bytes: file.bytes.length,
+    created_at: now,
+    modified_at: now,
+    status: 'PROCESSING',
+    dicom_info: dicomInfo(parsed),
+    ...dicomIdentifiers(parsed),
+  };
+  const { objects, records } = getStores();
+  // Record first: the storage event may reach the processor before PutObject returns.
+  await records.create(record);
+  try {
+    await objects.put(KEYS.upload(id), file.bytes, 'application/dicom');
+  } catch (error) {
+    await records.delete(id);
+    throw error;
+  }
+  return json(201, { id, filename: file.filename, message: 'DICOM file uploaded successfully' });
+});

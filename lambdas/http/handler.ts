@@ -1,0 +1,39 @@
+// The handler wrapper: runs a route, maps HttpErrors to API.md's JSON error body, logs without PHI.
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { logger } from '../commons.js';
+import { HttpError } from './errors.js';
+import { json } from './responses.js';
+
+export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+export function errorResponse(error: HttpError): APIGatewayProxyResult {
+  const body = error.status >= 400 ? { error: error.message, code: error.code, ...error.extra.body } : error.extra.body;
+  return json(error.status, body, error.extra.headers);
+}
+
+/** Wraps a route: HttpErrors become their status; anything else is a bug, logged with the request id, 500. */
+export function httpHandler(route: string, run: ApiHandler): ApiHandler {
+  return async (event) => {
+    const started = performance.now();
+    const requestId = event.requestContext?.requestId;
+    let response: APIGatewayProxyResult;
+    try {
+      response = await run(event);
+    } catch (error) {
+      if (error instanceof HttpError) {
+        response = errorResponse(error);
+      } else {
+        // Error messages from our code and the SDK carry no attribute values; stacks point at the bug.
+        logger.error('unhandled error', { route, requestId, error: error as Error });
+        response = json(500, { error: 'internal error; it has been logged', code: 'INTERNAL_ERROR' });
+      }
+    }
+    logger.info('request', {
+      route,
+      requestId,
+      status: response.statusCode,
+      ms: Math.round(performance.now() - started),
+    });
+    return response;
+  };
+}

@@ -1,0 +1,32 @@
+// Reading what API Gateway hands a Lambda: path ids, query parameters, headers and (base64) bodies.
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { NotFound } from './errors.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** The `{id}` path parameter; anything that is not a UUID is simply not found (API.md). */
+export function fileId(event: APIGatewayProxyEvent): string {
+  const id = (event.pathParameters?.id ?? '').toLowerCase();
+  if (!UUID.test(id)) throw new NotFound('no DICOM file with this id', 'FILE_NOT_FOUND');
+  return id;
+}
+
+/** A header by name, case-insensitively (API Gateway keeps the client's casing). */
+export function header(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === wanted && value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** The request body as bytes; with binaryMediaTypes `*\/*` API Gateway base64-encodes every body. */
+export function bodyBytes(event: APIGatewayProxyEvent): Buffer {
+  if (!event.body) return Buffer.alloc(0);
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+}
+
+/** One query parameter; a parameter given twice is ambiguous, so the last one wins as in API Gateway. */
+export function queryParameter(event: APIGatewayProxyEvent, name: string): string | undefined {
+  return event.queryStringParameters?.[name] ?? undefined;
+}

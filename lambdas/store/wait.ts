@@ -1,0 +1,45 @@
+// Record look-ups for reads: 404 when missing, and a bounded wait for files still being processed.
+import { HttpError, NotFound } from '../http/errors.js';
+import type { FileRecord, RecordStore } from './records.js';
+
+export async function requireRecord(records: RecordStore, id: string): Promise<FileRecord> {
+  const record = await records.get(id);
+  if (!record) throw new NotFound('no DICOM file with this id', 'FILE_NOT_FOUND');
+  return record;
+}
+
+/** 202 with Retry-After: the file exists but its processing has not finished. */
+export class StillProcessing extends HttpError {
+  constructor(id: string, retryAfterSeconds: number) {
+    super(202, 'PROCESSING', 'the file is still being processed; retry shortly', {
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+      body: { id, status: 'PROCESSING' },
+    });
+  }
+}
+
+/** Waits up to waitMs for the processor to finish (API.md: POST then GET works without a retry loop). */
+export async function awaitProcessed(records: RecordStore, id: string, waitMs: number): Promise<FileRecord> {
+  const deadline = Date.now() + waitMs;
+  let delay = 25;
+  for (;;) {
+    const record = await requireRecord(records, id);
+    if (record.status !== 'PROCESSING') return record;
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new StillProcessing(id, 2);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, remaining)));
+    delay = Math.min(delay * 2, 500);
+  }
+}
+
+/** A record whose processing failed has no attributes or image to serve: 422 with the reason. */
+export function requireProcessedOk(record: FileRecord): FileRecord {
+  if (record.status === 'FAILED') {
+    throw new HttpError(
+      422,
+      'PROCESSING_FAILED',
+      `the file could not be processed: ${record.error ?? 'unknown reason'}`,
+    );
+  }
+  return record;
+}

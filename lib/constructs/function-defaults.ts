@@ -1,0 +1,184 @@
+// What every Lambda of the stack shares, in one place: runtime, architecture, bundling, logs, environment, IAM.
+import path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import type { BuildOptions } from 'esbuild';
+import { DEFAULT_PROCESSING_WAIT_MS, ENV } from '../../lambdas/config.js';
+import type { StorageAccess } from '../../lambdas/routes.js';
+
+/** The repository root: NodejsFunction bundles from here (package-lock.json, tsconfig.json). */
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+/** `lambdas/handlers/<name>.ts`: the module the local runtime runs and the stack bundles. */
+export function handlerEntry(name: string): string {
+  return path.join(PROJECT_ROOT, 'lambdas', 'handlers', `${name}.ts`);
+}
+
+export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_22_X;
+export const LAMBDA_ARCHITECTURE = lambda.Architecture.ARM_64;
+export const DEFAULT_MEMORY_MB = 512;
+/** Below API Gateway's 29 s integration timeout, above a read's wait for processing (8 s). */
+export const DEFAULT_TIMEOUT_SECONDS = 20;
+export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
+
+/**
+ * ESM bundles have no `require`; dicom-parser (UMD) requires zlib at run time, which esbuild turns
+ * into "Dynamic require of zlib" unless a real `require` exists. `__dirname` is for packages that
+ * look for files (e.g. .wasm) beside the bundle.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __cjsRequire } from 'node:module';" +
+  "import { fileURLToPath as __cjsFileUrlToPath } from 'node:url';" +
+  'const require = __cjsRequire(import.meta.url);' +
+  'const __filename = __cjsFileUrlToPath(import.meta.url);' +
+  "const __dirname = __cjsFileUrlToPath(new URL('.', import.meta.url));";
+
+/** The esbuild settings of every Lambda bundle: the stack, the bundle test and the size script all use these. */
+export interface LambdaBundling {
+  readonly format: OutputFormat;
+  readonly target: string;
+  readonly minify: boolean;
+  readonly sourceMap: boolean;
+  readonly sourcesContent: boolean;
+  readonly mainFields: string[];
+  readonly banner: string;
+  readonly externalModules: string[];
+  readonly loader: { [extension: string]: string };
+}
+
+export const LAMBDA_BUNDLING: LambdaBundling = {
+  format: OutputFormat.ESM,
+  target: 'node22',
+  minify: true,
+  // Linked source maps without embedded sources: readable stack traces, a small zip.
+  sourceMap: true,
+  sourcesContent: false,
+  // Prefer packages' ESM builds (better tree-shaking in an ESM bundle).
+  mainFields: ['module', 'main'],
+  banner: ESM_REQUIRE_BANNER,
+  // Bundle the AWS SDK too: the version the tests ran is the version deployed, not the runtime's.
+  externalModules: [],
+  loader: {},
+};
+
+/** The file name NodejsFunction gives an ESM bundle (its handler is `index.handler`). */
+export const BUNDLE_FILE_NAME = 'index.mjs';
+
+/** The same build as NodejsFunction's esbuild command line, for the esbuild JS API. */
+export function esbuildOptions(entry: string, outfile: string): BuildOptions {
+  return {
+    entryPoints: [entry],
+    outfile,
+    absWorkingDir: PROJECT_ROOT,
+    bundle: true,
+    platform: 'node',
+    format: LAMBDA_BUNDLING.format === OutputFormat.ESM ? 'esm' : 'cjs',
+    target: LAMBDA_BUNDLING.target,
+    minify: LAMBDA_BUNDLING.minify,
+    sourcemap: LAMBDA_BUNDLING.sourceMap,
+    sourcesContent: LAMBDA_BUNDLING.sourcesContent,
+    mainFields: LAMBDA_BUNDLING.mainFields,
+    banner: { js: LAMBDA_BUNDLING.banner },
+    external: LAMBDA_BUNDLING.externalModules,
+    loader: LAMBDA_BUNDLING.loader as BuildOptions['loader'],
+    logLevel: 'warning',
+  };
+}
+
+/** The environment every function gets, keyed by the names in lambdas/config.ts. */
+export function functionEnvironment(bucket: s3.IBucket, table: dynamodb.ITable): Record<string, string> {
+  return {
+    [ENV.bucketName]: bucket.bucketName,
+    [ENV.tableName]: table.tableName,
+    [ENV.processingWaitMs]: String(DEFAULT_PROCESSING_WAIT_MS),
+    // Stack traces through the bundle's source map point at the TypeScript lines.
+    NODE_OPTIONS: '--enable-source-maps',
+  };
+}
+
+export interface AppFunctionProps {
+  /** The handler module's name (lambdas/handlers/<name>.ts). */
+  readonly name: string;
+  readonly description: string;
+  readonly bucket: s3.IBucket;
+  readonly table: dynamodb.ITable;
+  readonly access: StorageAccess;
+  readonly memoryMb?: number;
+  readonly timeoutSeconds?: number;
+}
+
+/** One application Lambda: the shared defaults, its own log group, and IAM for exactly its `access`. */
+export function createAppFunction(scope: Construct, id: string, props: AppFunctionProps): NodejsFunction {
+  // An explicit log group (not `logRetention`) avoids the LogRetention custom-resource Lambda.
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+    retention: LOG_RETENTION,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const fn = new NodejsFunction(scope, id, {
+    entry: handlerEntry(props.name),
+    handler: 'handler',
+    description: props.description,
+    runtime: LAMBDA_RUNTIME,
+    architecture: LAMBDA_ARCHITECTURE,
+    memorySize: props.memoryMb ?? DEFAULT_MEMORY_MB,
+    timeout: Duration.seconds(props.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS),
+    environment: functionEnvironment(props.bucket, props.table),
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+    bundling: LAMBDA_BUNDLING,
+    logGroup,
+  });
+  grantStorageAccess(fn, props.access, props.bucket, props.table);
+  return fn;
+}
+
+/** The IAM actions each kind of access means; nothing else is granted. */
+export const ACCESS_ACTIONS = {
+  s3Read: ['s3:GetObject'],
+  s3Write: ['s3:PutObject'],
+  s3Delete: ['s3:DeleteObject'],
+  tableRead: ['dynamodb:GetItem', 'dynamodb:Query'],
+  tableWrite: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+} as const;
+
+/** Least privilege from a route's `access`: S3 actions on `bucket/<prefix>*` only, table actions on the table (and its indexes for reads). */
+export function grantStorageAccess(
+  fn: lambda.IFunction,
+  access: StorageAccess,
+  bucket: s3.IBucket,
+  table: dynamodb.ITable,
+): void {
+  const s3Grants = [
+    [ACCESS_ACTIONS.s3Read, access.s3Read],
+    [ACCESS_ACTIONS.s3Write, access.s3Write],
+    [ACCESS_ACTIONS.s3Delete, access.s3Delete],
+  ] as const;
+  for (const [actions, prefixes] of s3Grants) {
+    if (!prefixes?.length) continue;
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [...actions],
+        resources: prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
+      }),
+    );
+  }
+  if (access.tableRead) {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [...ACCESS_ACTIONS.tableRead],
+        resources: [table.tableArn, `${table.tableArn}/index/*`],
+      }),
+    );
+  }
+  if (access.tableWrite) {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: [...ACCESS_ACTIONS.tableWrite], resources: [table.tableArn] }),
+    );
+  }
+}

@@ -1,0 +1,98 @@
+// In-process S3 (s3rver) and DynamoDB (dynalite) on loopback ports, with the stack's bucket and table.
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import S3rver from 's3rver';
+import dynalite from 'dynalite';
+import { TABLE } from '../lambdas/config.js';
+
+/** The emulators accept any credentials except s3rver, which wants these. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+export const LOCAL_REGION = 'us-east-1';
+
+export interface Emulators {
+  s3Endpoint: string;
+  dynamoEndpoint: string;
+  /** s3rver's notification emitter (S3-event-shaped records). */
+  s3: S3rver;
+  close(): Promise<void>;
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/** Creates the table exactly as the CDK storage construct does (keys and the list index from TABLE). */
+async function ensureTable(endpoint: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+    const { listIndex } = TABLE;
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
+          { AttributeName: listIndex.partitionKey, AttributeType: 'S' },
+          { AttributeName: listIndex.sortKey, AttributeType: 'S' },
+        ],
+        KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: listIndex.name,
+            KeySchema: [
+              { AttributeName: listIndex.partitionKey, KeyType: 'HASH' },
+              { AttributeName: listIndex.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function startEmulators(dataDir: string, bucketName: string, tableName: string): Promise<Emulators> {
+  const s3Dir = join(dataDir, 's3');
+  const dynamoDir = join(dataDir, 'dynamodb');
+  mkdirSync(s3Dir, { recursive: true });
+  mkdirSync(dynamoDir, { recursive: true });
+
+  const s3 = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: s3Dir,
+    configureBuckets: [{ name: bucketName, configs: [] }],
+  });
+  const s3Address = (await s3.run()) as AddressInfo;
+  const dynamo = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const dynamoPort = await listen(dynamo);
+  const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
+  await ensureTable(dynamoEndpoint, tableName);
+
+  return {
+    s3Endpoint: `http://127.0.0.1:${s3Address.port}`,
+    dynamoEndpoint,
+    s3,
+    async close() {
+      await s3.close();
+      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,14 @@
+// Runs the processor Lambda handler inside a worker thread, one S3 event at a time.
+import { parentPort } from 'node:worker_threads';
+import type { S3Event } from 'aws-lambda';
+import { handler } from '../lambdas/handlers/processor.js';
+
+parentPort!.on('message', async (message: { jobId: number; event: S3Event }) => {
+  try {
+    await handler(message.event);
+    parentPort!.postMessage({ jobId: message.jobId, ok: true });
+  } catch (error) {
+    parentPort!.postMessage({ jobId: message.jobId, ok: false, error: (error as Error).message });
+  }
+});
+parentPort!.postMessage({ ready: true });

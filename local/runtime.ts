@@ -1,0 +1,201 @@
+// The embedded local runtime: emulated S3 + DynamoDB, the route table served over HTTP, S3 events to the processor.
+import type { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { getStores, setStores } from '../lambdas/commons.js';
+import { ENV, KEYS, LARGE_UPLOAD_ROUTE, MAX_UPLOAD_BODY_BYTES, S3_FORCE_PATH_STYLE_ENV } from '../lambdas/config.js';
+import { PROCESSOR, ROUTES } from '../lambdas/routes.js';
+import { RouteMatcher, toProxyEvent, writeGatewayError, writeProxyResult } from './api-gateway.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators, type Emulators } from './emulators.js';
+import { ProcessorPool } from './processor-pool.js';
+import { encodeEventKey, toProcessorEvent } from './s3-events.js';
+
+/** API Gateway's own request limit: bigger bodies are refused before any Lambda runs. */
+const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
+const BUCKET = 'dicom-api-local';
+const TABLE_NAME = 'dicom-api-local';
+
+export interface LocalRuntimeOptions {
+  port?: number;
+  host?: string;
+  /** Where S3 objects and DynamoDB data live; a restart with the same folder keeps everything. */
+  dataDir?: string;
+  processorWorkers?: number;
+}
+
+export interface LocalRuntime {
+  url: string;
+  port: number;
+  dataDir: string;
+  /** Resolves when no storage event is waiting for or inside the processor. */
+  processorIdle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+/** Two runtimes on one DynamoDB folder corrupt it: refuse a second one while the first lives. */
+function acquireLock(dataDir: string): () => void {
+  const lockFile = join(dataDir, 'runtime.lock');
+  if (existsSync(lockFile)) {
+    const pid = Number(readFileSync(lockFile, 'utf8'));
+    let alive = false;
+    try {
+      if (pid && pid !== process.pid) {
+        process.kill(pid, 0);
+        alive = true;
+      }
+    } catch {
+      alive = false;
+    }
+    if (alive) throw new Error(`another local runtime (pid ${pid}) is using ${dataDir}; stop it or set DATA_DIR`);
+  }
+  writeFileSync(lockFile, String(process.pid));
+  return () => rmSync(lockFile, { force: true });
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<{ body: Buffer; tooLarge: boolean; total: number }> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    req.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (total <= limit) chunks.push(chunk);
+      else if (total > GATEWAY_MAX_BODY_BYTES) req.destroy();
+    });
+    req.on('end', () => resolveBody({ body: Buffer.concat(chunks), tooLarge: total > limit, total }));
+    req.on('close', () => resolveBody({ body: Buffer.alloc(0), tooLarge: total > limit, total }));
+    req.on('error', reject);
+  });
+}
+
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const dataDir = resolve(options.dataDir ?? '.data');
+  mkdirSync(dataDir, { recursive: true });
+  const releaseLock = acquireLock(dataDir);
+  let emulators: Emulators | undefined;
+  try {
+    emulators = await startEmulators(dataDir, BUCKET, TABLE_NAME);
+  } catch (error) {
+    releaseLock();
+    throw error;
+  }
+
+  // The same variables CDK gives the Lambdas, pointed at the emulators.
+  const lambdaEnv: Record<string, string> = {
+    [ENV.bucketName]: BUCKET,
+    [ENV.tableName]: TABLE_NAME,
+    [S3_FORCE_PATH_STYLE_ENV]: 'true',
+    AWS_ENDPOINT_URL_S3: emulators.s3Endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  Object.assign(process.env, lambdaEnv);
+
+  const handlers = new Map<string, Handler>();
+  for (const route of ROUTES) {
+    // The handler module the route table names, the same file CDK bundles for that route's Lambda.
+    const modulePath = new URL(`../lambdas/handlers/${route.name}.ts`, import.meta.url).href;
+    const module = (await import(/* @vite-ignore */ modulePath)) as { handler: Handler };
+    handlers.set(route.name, module.handler);
+  }
+  const matcher = new RouteMatcher(ROUTES);
+  const workers = options.processorWorkers ?? Math.max(1, Math.min(2, availableParallelism()));
+  const pool = new ProcessorPool(workers, lambdaEnv);
+
+  // @types/s3rver omits that S3rver is an EventEmitter.
+  (emulators.s3 as unknown as EventEmitter).on('event', (raw: { Records?: unknown[] }) => {
+    const event = toProcessorEvent(raw, PROCESSOR.triggerPrefix);
+    if (event) pool.submit(event);
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const matched = matcher.match(req.method ?? 'GET', url.pathname);
+    const { body, tooLarge } = await readBody(req, MAX_UPLOAD_BODY_BYTES);
+    if (!matched) {
+      writeGatewayError(res, 404, 'ROUTE_NOT_FOUND', `no route for ${req.method} ${url.pathname}`);
+      return;
+    }
+    if (tooLarge) {
+      // Deployed, Lambda refuses a request this size; the error names the large-file route.
+      writeGatewayError(
+        res,
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `request larger than POST /dicom accepts (${MAX_UPLOAD_BODY_BYTES} bytes); upload large files with ${LARGE_UPLOAD_ROUTE}`,
+      );
+      return;
+    }
+    const handler = handlers.get(matched.route.name)!;
+    const result = await handler(toProxyEvent(req, url, matched, body));
+    writeProxyResult(res, result);
+  }
+
+  const server: Server = createServer((req, res) => {
+    serve(req, res).catch((error: Error) => {
+      process.stderr.write(`local runtime error: ${error.message}\n`);
+      if (!res.headersSent) writeGatewayError(res, 500, 'INTERNAL_ERROR', 'internal error');
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 5000, options.host ?? '127.0.0.1', () => resolveListen());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  // Uploads whose processing was cut short by a stop are delivered again, as S3 would have.
+  await redeliverUnprocessed(pool);
+
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    port,
+    dataDir,
+    processorIdle: () => pool.idle(),
+    async close() {
+      await new Promise<void>((resolveClose) => {
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      });
+      await pool.close();
+      await emulators!.close();
+      setStores(undefined);
+      releaseLock();
+    },
+  };
+}
+
+async function redeliverUnprocessed(pool: ProcessorPool): Promise<void> {
+  const pending = (await getStores().records.list()).filter((r) => r.status === 'PROCESSING');
+  for (const record of pending) {
+    const key = KEYS.upload(record.id);
+    pool.submit({
+      Records: [
+        {
+          eventVersion: '2.1',
+          eventSource: 'aws:s3',
+          awsRegion: LOCAL_REGION,
+          eventTime: new Date().toISOString(),
+          eventName: 'ObjectCreated:Put',
+          userIdentity: { principalId: 'local' },
+          requestParameters: { sourceIPAddress: '127.0.0.1' },
+          responseElements: { 'x-amz-request-id': 'local', 'x-amz-id-2': 'local' },
+          s3: {
+            s3SchemaVersion: '1.0',
+            configurationId: 'redelivery',
+            bucket: { name: BUCKET, ownerIdentity: { principalId: 'local' }, arn: `arn:aws:s3:::${BUCKET}` },
+            object: { key: encodeEventKey(key), size: record.size_bytes, eTag: '', sequencer: '0' },
+          },
+        },
+      ],
+    });
+  }
+}

@@ -1,0 +1,74 @@
+// `npm run bench:bundles`: builds each Lambda with the stack's exact esbuild settings and prints its sizes
+// (minified bundle, source map, the deployment zip) and the packages that weigh most in it.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { deflateRawSync } from 'node:zlib';
+import { build, type Metafile } from 'esbuild';
+import { PROCESSOR, ROUTES } from '../lambdas/routes.js';
+import { BUNDLE_FILE_NAME, esbuildOptions, handlerEntry } from '../lib/constructs/function-defaults.js';
+
+const names = [...ROUTES.map((route) => route.name), PROCESSOR.name];
+const kb = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KB`;
+
+/** The size of a zip of these files at deflate level 9, as the CDK asset zip is built (local + central headers + end record). */
+function zipSize(files: { name: string; bytes: Buffer }[]): number {
+  let size = 22;
+  for (const file of files) {
+    const compressed = Math.min(deflateRawSync(file.bytes, { level: 9 }).length, file.bytes.length);
+    size += 30 + file.name.length + compressed + 46 + file.name.length;
+  }
+  return size;
+}
+
+/** The heaviest packages (or the project's own code) in the bundle's output, by bytes. */
+function heaviest(metafile: Metafile, count: number): string {
+  const byPackage = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+      const name = match?.[1] ?? `(project) ${input.split('/').slice(0, 2).join('/')}`;
+      byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...byPackage]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([name, bytes]) => `${name} ${kb(bytes)}`)
+    .join(', ');
+}
+
+const outRoot = mkdtempSync(path.join(tmpdir(), 'dicom-bundle-sizes-'));
+try {
+  const rows: string[][] = [];
+  for (const name of names) {
+    const outDir = path.join(outRoot, name);
+    const started = performance.now();
+    let metafile: Metafile;
+    try {
+      const options = esbuildOptions(handlerEntry(name), path.join(outDir, BUNDLE_FILE_NAME));
+      ({ metafile } = await build({ ...options, metafile: true }));
+    } catch {
+      process.exitCode = 1; // esbuild has printed why
+      rows.push([name, 'BUILD FAILED', '-', '-', '-', '-']);
+      continue;
+    }
+    const ms = Math.round(performance.now() - started);
+    const files = readdirSync(outDir).map((file) => ({ name: file, bytes: readFileSync(path.join(outDir, file)) }));
+    const bundle = files.find((file) => file.name === BUNDLE_FILE_NAME)!;
+    const map = files.find((file) => file.name.endsWith('.map'));
+    rows.push([
+      name,
+      kb(bundle.bytes.length),
+      map ? kb(map.bytes.length) : '-',
+      kb(zipSize(files)),
+      `${ms} ms`,
+      heaviest(metafile, 3),
+    ]);
+  }
+  const header = ['function', 'minified', 'source map', 'zip', 'build', 'heaviest in the bundle'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  for (const row of [header, ...rows]) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  '));
+} finally {
+  rmSync(outRoot, { recursive: true, force: true });
+}

@@ -1,0 +1,273 @@
+// Drives every endpoint of API.md over HTTP against the embedded local runtime, as curl would.
+import { decode } from 'fast-png';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KEYS, MAX_UPLOAD_BODY_BYTES } from '../../lambdas/config.js';
+import { getStores } from '../../lambdas/commons.js';
+import { buildDicom, patientElements, sampleCt, TS } from '../fixtures/dicom-builder.js';
+import { startTestRuntime, uploadForm, type TestRuntime } from '../support/runtime.js';
+
+let api: TestRuntime;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+async function upload(bytes: Uint8Array, filename = 'sample.dcm'): Promise<Response> {
+  return fetch(`${api.url}/dicom`, { method: 'POST', body: uploadForm(bytes, filename) });
+}
+
+async function uploadOk(bytes: Uint8Array, filename = 'sample.dcm'): Promise<string> {
+  const response = await upload(bytes, filename);
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { id: string }).id;
+}
+
+async function errorOf(response: Response): Promise<{ error: string; code: string }> {
+  expect(response.headers.get('content-type')).toMatch(/application\/json/);
+  const body = (await response.json()) as { error: string; code: string };
+  expect(typeof body.error).toBe('string');
+  expect(typeof body.code).toBe('string');
+  return body;
+}
+
+beforeAll(async () => {
+  api = await startTestRuntime();
+});
+afterAll(async () => {
+  await api?.destroy();
+});
+
+describe('upload then read, as a script would', () => {
+  const ct = sampleCt();
+  let id: string;
+
+  it('POST /dicom answers 201 with a fresh UUID, the filename and the message', async () => {
+    const response = await upload(ct, 'head ct.dcm');
+    expect(response.status).toBe(201);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body).toEqual({
+      id: expect.stringMatching(UUID),
+      filename: 'head ct.dcm',
+      message: 'DICOM file uploaded successfully',
+    });
+    id = body.id as string;
+  });
+
+  it('GET /png right after the upload returns the rendered image without a retry loop', async () => {
+    const response = await fetch(`${api.url}/dicom/${id}/png`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('image/png');
+    const png = decode(new Uint8Array(await response.arrayBuffer()));
+    expect([png.width, png.height, png.channels, png.depth]).toEqual([16, 16, 1, 8]);
+    // Stored value v -> HU v-1024; window 40/400 spans -160..240 HU, i.e. stored 864..1264.
+    // Pixel 0 (stored 0) is below the window: black. The last pixel (stored 2040) is above: white.
+    expect(png.data[0]).toBe(0);
+    expect(png.data[255]).toBe(255);
+    // Stored 1064 = 40 HU = the window centre: mid grey.
+    const mid = png.data[1064 / 8]!;
+    expect(mid).toBeGreaterThanOrEqual(126);
+    expect(mid).toBeLessThanOrEqual(129);
+  });
+
+  it('GET /dicom/{id} returns the file record with exact size, timestamps and dicom_info', async () => {
+    const response = await fetch(`${api.url}/dicom/${id}`);
+    expect(response.status).toBe(200);
+    const record = (await response.json()) as Record<string, unknown>;
+    expect(record).toMatchObject({
+      id,
+      filename: 'head ct.dcm',
+      size_bytes: ct.length,
+      status: 'READY',
+      dicom_info: {
+        PatientName: 'DOE^JOHN',
+        PatientID: '12345',
+        StudyDate: '20231215',
+        StudyDescription: 'CT HEAD',
+        Modality: 'CT',
+        ImageDimensions: { rows: 16, columns: 16 },
+      },
+    });
+    expect(record.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(record.modified_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it('GET /attributes returns every top-level element keyed GGGG,EEEE with names from the dictionary', async () => {
+    const response = await fetch(`${api.url}/dicom/${id}/attributes`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { count: number; attributes: Record<string, Record<string, unknown>> };
+    expect(body.count).toBe(Object.keys(body.attributes).length);
+    expect(body.attributes['0010,0010']).toEqual({
+      name: "Patient's Name",
+      vr: 'PN',
+      keyword: 'PatientName',
+      value: 'DOE^JOHN',
+    });
+    expect(body.attributes['0028,0010']).toMatchObject({ vr: 'US', keyword: 'Rows', value: 16 });
+    expect(body.attributes['0028,1052']).toMatchObject({ keyword: 'RescaleIntercept', value: -1024 });
+    expect(body.attributes['7FE0,0010']).toMatchObject({ keyword: 'PixelData', value: null, length: 512 });
+  });
+
+  it.each(['0010,0010', '(0010,0010)', '00100010', '(0010,0010)'.toLowerCase(), 'PatientName'])(
+    'GET /attributes?tag=%s returns the one attribute',
+    async (tag) => {
+      const response = await fetch(`${api.url}/dicom/${id}/attributes?tag=${encodeURIComponent(tag)}`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({
+        tag: '0010,0010',
+        value: 'DOE^JOHN',
+        name: "Patient's Name",
+        vr: 'PN',
+        keyword: 'PatientName',
+      });
+    },
+  );
+
+  it('a malformed tag is 400 and a valid tag the file lacks is 404, each saying which', async () => {
+    const bad = await fetch(`${api.url}/dicom/${id}/attributes?tag=0010-0010x`);
+    expect(bad.status).toBe(400);
+    expect((await errorOf(bad)).error).toMatch(/tag/i);
+    const missing = await fetch(`${api.url}/dicom/${id}/attributes?tag=PatientAge`);
+    expect(missing.status).toBe(404);
+    expect((await errorOf(missing)).error).toMatch(/0010,1010/);
+  });
+
+  it('GET /dicom lists the file, newest first, count equal to the records', async () => {
+    const second = await uploadOk(sampleCt({ sopInstanceUid: '1.2.3.4.5' }), 'second.dcm');
+    const response = await fetch(`${api.url}/dicom`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { count: number; files: { id: string }[] };
+    expect(body.count).toBe(body.files.length);
+    const ids = body.files.map((f) => f.id);
+    expect(ids.indexOf(second)).toBeLessThan(ids.indexOf(id));
+    expect(ids).toContain(id);
+  });
+
+  it('DELETE removes the record, the DICOM, the PNG and the attributes; every read is then 404', async () => {
+    const response = await fetch(`${api.url}/dicom/${id}`, { method: 'DELETE' });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ message: 'DICOM file deleted successfully' });
+    for (const path of ['', '/attributes', '/png', '/attributes?tag=PatientName']) {
+      const read = await fetch(`${api.url}/dicom/${id}${path}`);
+      expect(read.status, path).toBe(404);
+      await errorOf(read);
+    }
+    const again = await fetch(`${api.url}/dicom/${id}`, { method: 'DELETE' });
+    expect(again.status).toBe(404);
+    const { objects } = getStores();
+    for (const key of KEYS.allObjects(id)) expect(await objects.get(key), key).toBeUndefined();
+    const listed = (await (await fetch(`${api.url}/dicom`)).json()) as { files: { id: string }[] };
+    expect(listed.files.map((f) => f.id)).not.toContain(id);
+  });
+});
+
+describe('bad requests get a clear 4xx JSON error and store nothing', () => {
+  async function fileCount(): Promise<number> {
+    return ((await (await fetch(`${api.url}/dicom`)).json()) as { count: number }).count;
+  }
+
+  it.each([
+    ['a missing file field', () => uploadForm(sampleCt(), 'a.dcm', 'other'), 'MISSING_FILE'],
+    ['an empty file', () => uploadForm(new Uint8Array(0)), 'EMPTY_FILE'],
+    [
+      'a PDF named .dcm',
+      () => uploadForm(new TextEncoder().encode('%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n')),
+      'NOT_DICOM',
+    ],
+    ['random bytes', () => uploadForm(new Uint8Array(4096).map((_, i) => (i * 7919) % 251)), 'NOT_DICOM'],
+  ])('%s -> 400', async (_name, form, code) => {
+    const before = await fileCount();
+    const response = await fetch(`${api.url}/dicom`, { method: 'POST', body: form() });
+    expect(response.status).toBe(400);
+    expect((await errorOf(response)).code).toBe(code);
+    expect(await fileCount()).toBe(before);
+  });
+
+  it('a body that is not multipart -> 400', async () => {
+    const response = await fetch(`${api.url}/dicom`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"file": "x"}',
+    });
+    expect(response.status).toBe(400);
+    expect((await errorOf(response)).error).toMatch(/multipart/);
+  });
+
+  it('a file above the Lambda request limit -> 413 naming the large-file route', async () => {
+    const before = await fileCount();
+    const big = new Uint8Array(MAX_UPLOAD_BODY_BYTES + 1000);
+    const response = await fetch(`${api.url}/dicom`, { method: 'POST', body: uploadForm(big) });
+    expect(response.status).toBe(413);
+    expect((await errorOf(response)).error).toMatch(/POST \/dicom\/uploads/);
+    expect(await fileCount()).toBe(before);
+  });
+
+  it('ids that are not UUIDs, unknown UUIDs and unknown routes are 404 JSON', async () => {
+    for (const path of ['/dicom/not-a-uuid', '/dicom/00000000-0000-4000-8000-000000000000/png', '/nothing/here']) {
+      const response = await fetch(`${api.url}${path}`);
+      expect(response.status, path).toBe(404);
+      await errorOf(response);
+    }
+  });
+
+  it('an unknown query parameter on the listing -> 400', async () => {
+    const response = await fetch(`${api.url}/dicom?colour=blue`);
+    expect(response.status).toBe(400);
+    expect((await errorOf(response)).error).toMatch(/colour/);
+  });
+});
+
+describe('objects without a renderable image', () => {
+  it('an SR-like object without pixel data: attributes work, /png is 404 "this DICOM object has no image"', async () => {
+    const sr = buildDicom([...patientElements({ modality: 'SR' }), { tag: 0x0040a040, vr: 'CS', value: 'CONTAINER' }], {
+      sopClassUid: '1.2.840.10008.5.1.4.1.1.88.22',
+    });
+    const id = await uploadOk(sr, 'report.dcm');
+    const png = await fetch(`${api.url}/dicom/${id}/png`);
+    expect(png.status).toBe(404);
+    expect((await errorOf(png)).error).toBe('this DICOM object has no image');
+    const record = (await (await fetch(`${api.url}/dicom/${id}`)).json()) as {
+      dicom_info: { ImageDimensions: unknown };
+    };
+    expect(record.dicom_info.ImageDimensions).toBeNull();
+    const attributes = await fetch(`${api.url}/dicom/${id}/attributes?tag=0040,A040`);
+    expect(((await attributes.json()) as { value: string }).value).toBe('CONTAINER');
+  });
+
+  it('pixel data that cannot be decoded: /png is 422 with the reason, attributes still served', async () => {
+    // A JPEG Baseline file whose single fragment is not a JPEG stream.
+    const fragment = new Uint8Array([0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3]);
+    const file = buildDicom(
+      [
+        ...patientElements({ modality: 'US' }),
+        { tag: 0x00280002, vr: 'US', value: 1 },
+        { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
+        { tag: 0x00280010, vr: 'US', value: 2 },
+        { tag: 0x00280011, vr: 'US', value: 2 },
+        { tag: 0x00280100, vr: 'US', value: 8 },
+        { tag: 0x00280101, vr: 'US', value: 8 },
+        { tag: 0x00280102, vr: 'US', value: 7 },
+        { tag: 0x00280103, vr: 'US', value: 0 },
+      ],
+      { transferSyntax: TS.jpegBaseline, encapsulatedFrames: [fragment] },
+    );
+    const id = await uploadOk(file, 'broken.dcm');
+    const png = await fetch(`${api.url}/dicom/${id}/png`);
+    expect(png.status).toBe(422);
+    expect((await errorOf(png)).error.length).toBeGreaterThan(10);
+    const attributes = await fetch(`${api.url}/dicom/${id}/attributes?tag=Modality`);
+    expect(attributes.status).toBe(200);
+  });
+});
+
+describe('restart', () => {
+  it('a restarted runtime on the same data folder still serves the record and its PNG', async () => {
+    const id = await uploadOk(sampleCt(), 'keep.dcm');
+    expect((await fetch(`${api.url}/dicom/${id}/png`)).status).toBe(200);
+    const dataDir = api.dataDir;
+    await api.close();
+    const { startTestRuntime: start } = await import('../support/runtime.js');
+    api = await start(dataDir);
+    const record = await fetch(`${api.url}/dicom/${id}`);
+    expect(record.status).toBe(200);
+    expect(((await record.json()) as { filename: string }).filename).toBe('keep.dcm');
+    const png = await fetch(`${api.url}/dicom/${id}/png`);
+    expect(png.status).toBe(200);
+  });
+});

@@ -1,0 +1,154 @@
+// Handler tests: the Lambda handlers on API Gateway / S3 event shapes, against the embedded emulators.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { getStores, setStores } from '../../lambdas/commons.js';
+import { ENV, KEYS, S3_FORCE_PATH_STYLE_ENV } from '../../lambdas/config.js';
+import { handler as attributes } from '../../lambdas/handlers/attributes.js';
+import { handler as del } from '../../lambdas/handlers/delete.js';
+import { handler as get } from '../../lambdas/handlers/get.js';
+import { handler as png } from '../../lambdas/handlers/png.js';
+import { handler as processor } from '../../lambdas/handlers/processor.js';
+import { handler as upload } from '../../lambdas/handlers/upload.js';
+import type { RecordStore } from '../../lambdas/store/records.js';
+import { LOCAL_CREDENTIALS, startEmulators, type Emulators } from '../../local/emulators.js';
+import { sampleCt } from '../fixtures/dicom-builder.js';
+import { apiEvent, idEvent, s3Event, uploadEvent } from '../support/events.js';
+
+let emulators: Emulators;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'dicom-api-handlers-'));
+  emulators = await startEmulators(dataDir, 'handlers-bucket', 'handlers-table');
+  Object.assign(process.env, {
+    [ENV.bucketName]: 'handlers-bucket',
+    [ENV.tableName]: 'handlers-table',
+    [S3_FORCE_PATH_STYLE_ENV]: 'true',
+    AWS_ENDPOINT_URL_S3: emulators.s3Endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    [ENV.processingWaitMs]: '100',
+  });
+});
+afterAll(async () => {
+  setStores(undefined);
+  await emulators?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+beforeEach(() => setStores(undefined));
+
+async function uploaded(): Promise<string> {
+  const response = await upload(await uploadEvent(sampleCt(), 'a b+c.dcm'));
+  expect(response.statusCode).toBe(201);
+  return (JSON.parse(response.body) as { id: string }).id;
+}
+
+describe('upload', () => {
+  it('decodes the base64 multipart body API Gateway sends and records the file as PROCESSING', async () => {
+    const id = await uploaded();
+    const record = await getStores().records.get(id);
+    expect(record).toMatchObject({ id, filename: 'a b+c.dcm', status: 'PROCESSING', size_bytes: sampleCt().length });
+    expect(await getStores().objects.get(KEYS.upload(id))).toEqual(sampleCt());
+  });
+
+  it('a JSON body (sent as text, not base64) is a 400, not a 500', async () => {
+    const response = await upload(
+      apiEvent({
+        method: 'POST',
+        resource: '/dicom',
+        path: '/dicom',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from('{"a":1}'),
+        base64: false,
+      }),
+    );
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'NOT_MULTIPART' });
+  });
+});
+
+describe('processor', () => {
+  it('processes the object named by a URL-encoded S3 key and marks the record READY', async () => {
+    const id = await uploaded();
+    await processor(s3Event(KEYS.upload(id)));
+    const record = await getStores().records.get(id);
+    expect(record?.status).toBe('READY');
+    expect(record?.image).toMatchObject({ state: 'RENDERED', width: 16, height: 16 });
+    expect(await getStores().objects.get(KEYS.png(id))).toBeDefined();
+  });
+
+  it('a repeated event is harmless: same record, same outputs', async () => {
+    const id = await uploaded();
+    await processor(s3Event(KEYS.upload(id)));
+    const first = await getStores().objects.get(KEYS.attributes(id));
+    const before = await getStores().records.get(id);
+    await processor(s3Event(KEYS.upload(id)));
+    expect(await getStores().objects.get(KEYS.attributes(id))).toEqual(first);
+    expect(await getStores().records.get(id)).toEqual(before);
+  });
+
+  it('ignores events outside the upload prefix (its own PNG writes must not loop)', async () => {
+    const id = await uploaded();
+    await processor(s3Event(KEYS.png(id)));
+    expect((await getStores().records.get(id))?.status).toBe('PROCESSING');
+  });
+
+  it('a file deleted while it was processed leaves no derived objects and no record behind', async () => {
+    const id = await uploaded();
+    const real = getStores();
+    // The record vanishes between the processor's read and its final conditional update.
+    const racing: RecordStore = {
+      ...real.records,
+      get: (i) => real.records.get(i),
+      markReady: async (i, result) => {
+        await real.records.delete(i);
+        return real.records.markReady(i, result);
+      },
+      markFailed: (i, r) => real.records.markFailed(i, r),
+      create: (r) => real.records.create(r),
+      list: () => real.records.list(),
+      delete: (i) => real.records.delete(i),
+    };
+    setStores({ objects: real.objects, records: racing });
+    await processor(s3Event(KEYS.upload(id)));
+    expect(await real.records.get(id)).toBeUndefined();
+    for (const key of KEYS.derivedObjects(id)) expect(await real.objects.get(key), key).toBeUndefined();
+  });
+});
+
+describe('reads while processing', () => {
+  it('png and attributes answer 202 with Retry-After and {id, status} once the wait runs out', async () => {
+    const id = await uploaded();
+    for (const [read, resource] of [
+      [png, '/dicom/{id}/png'],
+      [attributes, '/dicom/{id}/attributes'],
+    ] as const) {
+      const response = await read(idEvent(resource, id));
+      expect(response.statusCode).toBe(202);
+      expect(response.headers?.['Retry-After']).toMatch(/^\d+$/);
+      expect(JSON.parse(response.body)).toEqual({ id, status: 'PROCESSING' });
+    }
+  });
+
+  it('a record whose processing failed answers 422 with the reason', async () => {
+    const id = await uploaded();
+    await getStores().records.markFailed(id, 'pixel data truncated');
+    const response = await png(idEvent('/dicom/{id}/png', id));
+    expect(response.statusCode).toBe(422);
+    expect(JSON.parse(response.body).error).toMatch(/pixel data truncated/);
+  });
+});
+
+describe('get and delete', () => {
+  it('an id in upper case is the same file; delete then makes it 404', async () => {
+    const id = await uploaded();
+    expect((await get(idEvent('/dicom/{id}', id.toUpperCase()))).statusCode).toBe(200);
+    expect((await del(idEvent('/dicom/{id}', id, 'DELETE'))).statusCode).toBe(200);
+    expect((await get(idEvent('/dicom/{id}', id))).statusCode).toBe(404);
+    expect(await getStores().objects.get(KEYS.upload(id))).toBeUndefined();
+  });
+});

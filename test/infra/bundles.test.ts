@@ -1,0 +1,118 @@
+// Builds every Lambda with the stack's exact esbuild settings and runs each bundle in a fresh Node process,
+// outside the repository: catches a handler that works under tsx but not bundled (dynamic requires, ESM/CJS mixups).
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../lambdas/config.js';
+import { PROCESSOR, ROUTES } from '../../lambdas/routes.js';
+import { BUNDLE_FILE_NAME, esbuildOptions, handlerEntry } from '../../lib/constructs/function-defaults.js';
+
+const run = promisify(execFile);
+const NAMES = [...ROUTES.map((route) => route.name), PROCESSOR.name];
+const NOT_A_UUID = 'not-a-uuid';
+
+/** Imports a bundle as Lambda's runtime would (ESM, fresh process), checks `handler`, invokes it once. */
+const RUNNER = `
+const [bundle, eventJson] = process.argv.slice(2);
+const module = await import(bundle);
+if (typeof module.handler !== 'function') throw new Error('handler is ' + typeof module.handler);
+const result = await module.handler(JSON.parse(eventJson), {});
+process.stdout.write(JSON.stringify({ result: result ?? null }));
+`;
+
+function apiEvent(method: string, resource: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    resource,
+    path: resource,
+    httpMethod: method,
+    headers: {},
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: null,
+    isBase64Encoded: false,
+    requestContext: { requestId: 'bundle-test', httpMethod: method, resourcePath: resource, stage: 'test' },
+    ...extra,
+  };
+}
+
+/** A request each route rejects before touching AWS, so the bundle's own code (parsing, errors, logging) runs. */
+function smokeEvent(name: string): { event: Record<string, unknown>; status?: number } {
+  const route = ROUTES.find((r) => r.name === name);
+  if (!route) {
+    // The processor ignores a key outside the UUID scheme without calling S3.
+    const key = `${PROCESSOR.triggerPrefix}${NOT_A_UUID}`;
+    return {
+      event: { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'b' }, object: { key, size: 1 } } }] },
+    };
+  }
+  if (route.path.includes('{id}')) {
+    return { event: apiEvent(route.method, route.path, { pathParameters: { id: NOT_A_UUID } }), status: 404 };
+  }
+  if (route.method === 'GET') {
+    return { event: apiEvent(route.method, route.path, { queryStringParameters: { unknown: '1' } }), status: 400 };
+  }
+  // POST /dicom with a file that is not DICOM: runs multipart parsing and the DICOM parser.
+  const boundary = 'bundle-test-boundary';
+  const body = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.dcm"\r\n` +
+      `Content-Type: application/octet-stream\r\n\r\nnot dicom at all\r\n--${boundary}--\r\n`,
+  );
+  const headers = { 'Content-Type': `multipart/form-data; boundary=${boundary}` };
+  return {
+    event: apiEvent(route.method, route.path, { headers, body: body.toString('base64'), isBase64Encoded: true }),
+    status: 400,
+  };
+}
+
+let outRoot: string;
+
+beforeAll(async () => {
+  // Outside the repository, so a bundle cannot quietly resolve a package from node_modules.
+  outRoot = mkdtempSync(path.join(tmpdir(), 'dicom-lambda-bundles-'));
+  writeFileSync(path.join(outRoot, 'runner.mjs'), RUNNER);
+});
+
+afterAll(() => {
+  if (outRoot) rmSync(outRoot, { recursive: true, force: true });
+});
+
+describe('Lambda bundles', () => {
+  it.each(NAMES)('%s: the bundle imports in a fresh Node process and its handler answers', async (name) => {
+    const bundle = path.join(outRoot, name, BUNDLE_FILE_NAME);
+    await build(esbuildOptions(handlerEntry(name), bundle));
+    const { event, status } = smokeEvent(name);
+    const { stdout } = await run(process.execPath, [path.join(outRoot, 'runner.mjs'), bundle, JSON.stringify(event)], {
+      cwd: outRoot,
+      timeout: 30_000,
+      // Only what Lambda would set; any AWS call would go to a closed port and fail fast.
+      env: {
+        PATH: process.env.PATH,
+        NODE_OPTIONS: '--enable-source-maps',
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'bundle-test',
+        AWS_SECRET_ACCESS_KEY: 'bundle-test',
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+        [ENV.bucketName]: 'bundle-test-bucket',
+        [ENV.tableName]: 'bundle-test-table',
+      },
+    });
+    const { result } = JSON.parse(stdout) as { result: { statusCode: number; body: string } | null };
+    if (status === undefined) {
+      expect(result).toBeNull();
+      return;
+    }
+    expect(result?.statusCode).toBe(status);
+    const body = JSON.parse(result!.body) as { error: unknown; code: unknown };
+    expect(typeof body.error).toBe('string');
+    expect(typeof body.code).toBe('string');
+  });
+});

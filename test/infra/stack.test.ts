@@ -1,0 +1,393 @@
+// CDK assertions on the synthesized stack: routes, least-privilege IAM, storage security, gateway errors, outputs.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ENV, KEYS, LARGE_UPLOAD_ROUTE, TABLE } from '../../lambdas/config.js';
+import { PROCESSOR, ROUTES, type StorageAccess } from '../../lambdas/routes.js';
+import { ACCESS_ACTIONS, PROJECT_ROOT } from '../../lib/constructs/function-defaults.js';
+import { DicomApiStack } from '../../lib/dicom-api-stack.js';
+
+type Resource = { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string };
+
+/** The stack as `cdk synth` builds it (cdk.json's feature flags), minus bundling (fast, no esbuild). */
+function synth(destroyData = false): { stack: DicomApiStack; template: Template } {
+  const cdkJson = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  const app = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
+  const stack = new DicomApiStack(app, 'DicomApiTest', { destroyData });
+  return { stack, template: Template.fromStack(stack) };
+}
+
+function logicalId(stack: Stack, fn: NodejsFunction): string {
+  return stack.getLogicalId(fn.node.defaultChild as CfnFunction);
+}
+
+/** Every logical id that `value` references through Ref or Fn::GetAtt. */
+function references(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(references);
+  if (value && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    if (typeof record.Ref === 'string') return [record.Ref];
+    const getAtt = record['Fn::GetAtt'];
+    if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return [getAtt[0]];
+    return Object.values(record).flatMap(references);
+  }
+  return [];
+}
+
+let stack: DicomApiStack;
+let template: Template;
+let resources: Record<string, Resource>;
+let bucketId: string;
+let tableId: string;
+
+/** An IAM resource as readable text: the bucket's ARN as `bucket`, the table's as `table`. */
+function render(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const record = value as Record<string, any>;
+  if (record['Fn::GetAtt']) {
+    const [id, attribute] = record['Fn::GetAtt'] as [string, string];
+    if (id === bucketId && attribute === 'Arn') return 'bucket';
+    if (id === tableId && attribute === 'Arn') return 'table';
+    return `${id}.${attribute}`;
+  }
+  if (record['Fn::Join']) return (record['Fn::Join'][1] as unknown[]).map(render).join(record['Fn::Join'][0]);
+  if (record.Ref) return `ref:${record.Ref}`;
+  return JSON.stringify(value);
+}
+
+/** "action on resource" for every statement of every inline policy on the function's role. */
+function grantsOf(functionId: string): Set<string> {
+  const roleId = references(resources[functionId]?.Properties?.Role)[0];
+  const grants = new Set<string>();
+  for (const resource of Object.values(resources)) {
+    if (resource.Type !== 'AWS::IAM::Policy') continue;
+    if (!references(resource.Properties?.Roles).includes(roleId!)) continue;
+    for (const statement of resource.Properties!.PolicyDocument.Statement as Record<string, any>[]) {
+      expect(statement.Effect).toBe('Allow');
+      const actions = [statement.Action].flat() as string[];
+      const targets = [statement.Resource].flat().map(render);
+      for (const action of actions) for (const target of targets) grants.add(`${action} on ${target}`);
+    }
+  }
+  return grants;
+}
+
+/** What `access` should grant, in grantsOf's form. */
+function expectedGrants(access: StorageAccess): Set<string> {
+  const grants = new Set<string>();
+  const s3 = [
+    [ACCESS_ACTIONS.s3Read, access.s3Read],
+    [ACCESS_ACTIONS.s3Write, access.s3Write],
+    [ACCESS_ACTIONS.s3Delete, access.s3Delete],
+  ] as const;
+  for (const [actions, prefixes] of s3) {
+    for (const action of actions) for (const prefix of prefixes ?? []) grants.add(`${action} on bucket/${prefix}*`);
+  }
+  if (access.tableRead) {
+    for (const action of ACCESS_ACTIONS.tableRead) {
+      grants.add(`${action} on table`);
+      grants.add(`${action} on table/index/*`);
+    }
+  }
+  if (access.tableWrite) for (const action of ACCESS_ACTIONS.tableWrite) grants.add(`${action} on table`);
+  return grants;
+}
+
+/** The API path of an AWS::ApiGateway::Method, walking its resource's parents to the root. */
+function methodPath(method: Resource): string {
+  const parts: string[] = [];
+  let resourceId: unknown = method.Properties!.ResourceId;
+  while (resourceId && typeof resourceId === 'object' && 'Ref' in resourceId) {
+    const resource = resources[(resourceId as { Ref: string }).Ref]!;
+    parts.unshift(resource.Properties!.PathPart as string);
+    resourceId = resource.Properties!.ParentId;
+  }
+  return `/${parts.join('/')}`;
+}
+
+beforeAll(() => {
+  ({ stack, template } = synth());
+  resources = template.toJSON().Resources as Record<string, Resource>;
+  bucketId = stack.getLogicalId(stack.storage.bucket.node.defaultChild as never);
+  tableId = stack.getLogicalId(stack.storage.table.node.defaultChild as never);
+});
+
+describe('routes', () => {
+  it('gives every route of the table its method, wired to its own Lambda', () => {
+    const methods = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGateway::Method');
+    expect(methods.map((m) => `${m.Properties!.HttpMethod} ${methodPath(m)}`).sort()).toEqual(
+      ROUTES.map((r) => `${r.method} ${r.path}`).sort(),
+    );
+    for (const route of ROUTES) {
+      const method = methods.find((m) => m.Properties!.HttpMethod === route.method && methodPath(m) === route.path)!;
+      const functionId = logicalId(stack, stack.api.functions.get(route.name)!);
+      expect(method.Properties!.Integration.Type, route.name).toBe('AWS_PROXY');
+      expect(references(method.Properties!.Integration.Uri), route.name).toContain(functionId);
+      expect(resources[functionId]!.Properties!.Description).toBe(`${route.method} ${route.path}`);
+      // API Gateway may invoke it.
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'apigateway.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
+      });
+    }
+  });
+
+  it('has exactly the 7 application functions: Node 22 on arm64, ESM bundles, one per route plus the processor', () => {
+    const appFunctions = template.findResources('AWS::Lambda::Function', {
+      Properties: { Architectures: ['arm64'] },
+    });
+    expect(Object.keys(appFunctions)).toHaveLength(ROUTES.length + 1);
+    for (const fn of Object.values(appFunctions)) {
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Handler).toBe('index.handler');
+      expect(Object.keys(fn.Properties.Environment.Variables)).toEqual(
+        expect.arrayContaining([ENV.bucketName, ENV.tableName, ENV.processingWaitMs]),
+      );
+      expect(references(fn.Properties.Environment.Variables[ENV.bucketName])).toEqual([bucketId]);
+      expect(references(fn.Properties.Environment.Variables[ENV.tableName])).toEqual([tableId]);
+    }
+  });
+
+  it("applies a route's memory from the route table", () => {
+    for (const route of ROUTES.filter((r) => r.memoryMb)) {
+      const fn = resources[logicalId(stack, stack.api.functions.get(route.name)!)]!;
+      expect(fn.Properties!.MemorySize, route.name).toBe(route.memoryMb);
+    }
+  });
+
+  it('sets log retention on every function through its own log group (no LogRetention custom resource)', () => {
+    const appFunctions = template.findResources('AWS::Lambda::Function', { Properties: { Architectures: ['arm64'] } });
+    for (const fn of Object.values(appFunctions)) {
+      const [groupId] = references(fn.Properties.LoggingConfig.LogGroup);
+      expect(resources[groupId!]!.Type).toBe('AWS::Logs::LogGroup');
+      expect(resources[groupId!]!.Properties!.RetentionInDays).toBeGreaterThan(0);
+    }
+    template.resourceCountIs('Custom::LogRetention', 0);
+  });
+});
+
+describe('IAM: each function holds only its own actions', () => {
+  it('grants each route exactly what its access entry says', () => {
+    for (const route of ROUTES) {
+      const functionId = logicalId(stack, stack.api.functions.get(route.name)!);
+      expect([...grantsOf(functionId)].sort(), route.name).toEqual([...expectedGrants(route.access)].sort());
+    }
+  });
+
+  it('grants the processor exactly its access entry', () => {
+    const functionId = logicalId(stack, stack.processor.function);
+    expect([...grantsOf(functionId)].sort()).toEqual([...expectedGrants(PROCESSOR.access)].sort());
+  });
+
+  it('the list function can only read the table: no write, no delete, no S3', () => {
+    const grants = [...grantsOf(logicalId(stack, stack.api.functions.get('list')!))];
+    expect(grants.sort()).toEqual([
+      'dynamodb:GetItem on table',
+      'dynamodb:GetItem on table/index/*',
+      'dynamodb:Query on table',
+      'dynamodb:Query on table/index/*',
+    ]);
+  });
+
+  it('upload writes only under uploads/ and reads nothing from S3; delete puts nothing', () => {
+    const upload = [...grantsOf(logicalId(stack, stack.api.functions.get('upload')!))];
+    expect(upload.filter((g) => g.startsWith('s3:'))).toEqual([`s3:PutObject on bucket/${KEYS.uploadPrefix}*`]);
+    const remove = [...grantsOf(logicalId(stack, stack.api.functions.get('delete')!))];
+    expect(remove.some((g) => g.startsWith('s3:PutObject') || g.startsWith('s3:GetObject'))).toBe(false);
+    expect(remove).toContain(`s3:DeleteObject on bucket/${KEYS.derivedPrefix}*`);
+  });
+
+  it('no application role has a wildcard action or an unscoped resource', () => {
+    const appFunctions = template.findResources('AWS::Lambda::Function', { Properties: { Architectures: ['arm64'] } });
+    for (const functionId of Object.keys(appFunctions)) {
+      for (const grant of grantsOf(functionId)) {
+        const [action, target] = grant.split(' on ');
+        expect(action, grant).not.toContain('*');
+        expect(['*', 'bucket', 'bucket/*'], grant).not.toContain(target);
+      }
+    }
+  });
+});
+
+describe('processor trigger', () => {
+  it('S3 notifies the processor of every ObjectCreated kind under the upload prefix only', () => {
+    const processorId = logicalId(stack, stack.processor.function);
+    template.hasResourceProperties('Custom::S3BucketNotifications', {
+      BucketName: { Ref: bucketId },
+      NotificationConfiguration: {
+        LambdaFunctionConfigurations: [
+          {
+            Events: ['s3:ObjectCreated:*'],
+            Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: KEYS.uploadPrefix }] } },
+            LambdaFunctionArn: { 'Fn::GetAtt': [processorId, 'Arn'] },
+          },
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 's3.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [processorId, 'Arn'] },
+      SourceArn: { 'Fn::GetAtt': [bucketId, 'Arn'] },
+    });
+  });
+
+  it('sizes the processor for the largest corpus image (route table memory and timeout)', () => {
+    const fn = resources[logicalId(stack, stack.processor.function)]!;
+    expect(fn.Properties!.MemorySize).toBe(PROCESSOR.memoryMb);
+    expect(fn.Properties!.Timeout).toBe(PROCESSOR.timeoutSeconds);
+  });
+});
+
+describe('storage', () => {
+  it('bucket: all public access blocked, encrypted, ACLs disabled, incomplete uploads aborted, retained', () => {
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        LifecycleConfiguration: {
+          Rules: [Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' })],
+        },
+      }),
+    });
+    template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+  });
+
+  it('bucket policy denies any request not made over TLS', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('table: on demand, point-in-time recovery, encrypted, keys and list index from config, retained', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: TABLE.listIndex.name,
+            KeySchema: [
+              { AttributeName: TABLE.listIndex.partitionKey, KeyType: 'HASH' },
+              { AttributeName: TABLE.listIndex.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+      }),
+    });
+  });
+
+  it('with -c destroyData=true, bucket (emptied first) and table are deleted with the stack', () => {
+    const { template: destroyable } = synth(true);
+    destroyable.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete' });
+    destroyable.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+    destroyable.resourceCountIs('Custom::S3AutoDeleteObjects', 1);
+  });
+});
+
+describe('REST API', () => {
+  it('is a regional REST API with binary media type */* and no account-wide CloudWatch role', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      BinaryMediaTypes: ['*/*'],
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+    });
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: [
+        Match.objectLike({ ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() }),
+      ],
+    });
+  });
+
+  const substituted = (body: string): unknown =>
+    JSON.parse(
+      body
+        .replaceAll('$context.error.messageString', JSON.stringify('a "quoted" message'))
+        .replaceAll('$context.error.responseType', 'DEFAULT_4XX'),
+    );
+
+  it("maps API Gateway's own errors to API.md's JSON error body", () => {
+    const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse'));
+    const byType = new Map(responses.map((r) => [r.Properties.ResponseType as string, r.Properties]));
+    const expected: Record<string, string | undefined> = {
+      DEFAULT_4XX: undefined,
+      DEFAULT_5XX: undefined,
+      MISSING_AUTHENTICATION_TOKEN: '404',
+      RESOURCE_NOT_FOUND: '404',
+      REQUEST_TOO_LARGE: '413',
+      THROTTLED: '429',
+      QUOTA_EXCEEDED: '429',
+      INVALID_API_KEY: '403',
+      ACCESS_DENIED: '403',
+      INTEGRATION_FAILURE: '502',
+      INTEGRATION_TIMEOUT: '504',
+    };
+    for (const [type, status] of Object.entries(expected)) {
+      const response = byType.get(type);
+      expect(response, type).toBeDefined();
+      expect(response!.StatusCode, type).toBe(status);
+    }
+    for (const [type, response] of byType) {
+      expect(response.ResponseParameters['gatewayresponse.header.Content-Type'], type).toBe("'application/json'");
+      const body = substituted(response.ResponseTemplates['application/json']) as Record<string, unknown>;
+      expect(Object.keys(body).sort(), type).toEqual(['code', 'error']);
+      expect(typeof body.error, type).toBe('string');
+      expect(body.code, type).toMatch(/^[A-Z_0-9]+$/);
+    }
+  });
+
+  it('answers a missing route with 404 ROUTE_NOT_FOUND, too large with a pointer to the large-file route, throttling with Retry-After', () => {
+    const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse'));
+    const body = (type: string) =>
+      substituted(
+        responses.find((r) => r.Properties.ResponseType === type)!.Properties.ResponseTemplates['application/json'],
+      ) as { error: string; code: string };
+    expect(body('MISSING_AUTHENTICATION_TOKEN').code).toBe('ROUTE_NOT_FOUND');
+    expect(body('MISSING_AUTHENTICATION_TOKEN').error).toContain('GET /dicom/{id}/png');
+    expect(body('REQUEST_TOO_LARGE').error).toContain(LARGE_UPLOAD_ROUTE);
+    expect(body('THROTTLED').code).toBe('THROTTLED');
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'THROTTLED',
+      ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Retry-After': "'1'" }),
+    });
+  });
+});
+
+describe('outputs', () => {
+  it('gives the API URL, bucket name and table name (and no duplicate endpoint output)', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'BucketName', 'TableName']);
+    expect(references(outputs.BucketName!.Value)).toEqual([bucketId]);
+    expect(references(outputs.TableName!.Value)).toEqual([tableId]);
+    expect(JSON.stringify(outputs.ApiUrl!.Value)).toContain('execute-api');
+  });
+});
