@@ -94,7 +94,9 @@ const US_OR_SS_TAGS = new Set(
   ).split(' '),
 );
 /** LUT descriptors: the entry count and bit depth are always unsigned, only the first mapped value follows Pixel Representation. */
-const LUT_DESCRIPTOR_TAGS = new Set('00281100 00281101 00281102 00281103 00281111 00281112 00281113 00283002'.split(' '));
+const LUT_DESCRIPTOR_TAGS = new Set(
+  '00281100 00281101 00281102 00281103 00281111 00281112 00281113 00283002'.split(' '),
+);
 
 interface Context {
   readonly charset: CharacterSet;
@@ -127,7 +129,8 @@ function describeTag(tagHex: string): TagDescription {
   // Group lengths (gggg,0000) are retired and absent from the dictionary package.
   if (elementNumber === 0) return { name: 'Group Length', keyword: '', dictionaryVr: 'UL' };
   const entry = lookupTag(tagHex);
-  if (entry) return { name: entry.name, keyword: entry.keyword, dictionaryVr: VALID_VRS.has(entry.vr) ? entry.vr : undefined };
+  if (entry)
+    return { name: entry.name, keyword: entry.keyword, dictionaryVr: VALID_VRS.has(entry.vr) ? entry.vr : undefined };
   return { name: 'Unknown Tag', keyword: '', dictionaryVr: undefined };
 }
 
@@ -150,7 +153,11 @@ function elementBytes(dataSet: DataSet, element: Element): { bytes: Uint8Array; 
   const all = dataSet.byteArray;
   const declared = element.length;
   const available = Math.max(0, Math.min(declared, all.length - element.dataOffset));
-  return { bytes: all.subarray(element.dataOffset, element.dataOffset + available), declared, truncated: available < declared };
+  return {
+    bytes: all.subarray(element.dataOffset, element.dataOffset + available),
+    declared,
+    truncated: available < declared,
+  };
 }
 
 /** Undefined-length binary values (encapsulated Pixel Data) end with a Sequence Delimitation Item that is not data. */
@@ -164,12 +171,19 @@ function binaryLength(dataSet: DataSet, element: Element, available: number): nu
 
 function readUint16(dataSet: DataSet, tag: string, littleEndian: boolean, index = 0): number | undefined {
   const element = dataSet.elements[tag];
-  if (!element || element.length < 2 * (index + 1) || element.dataOffset + 2 * (index + 1) > dataSet.byteArray.length) return undefined;
+  if (!element || element.length < 2 * (index + 1) || element.dataOffset + 2 * (index + 1) > dataSet.byteArray.length)
+    return undefined;
   return dataViewOf(dataSet.byteArray).getUint16(element.dataOffset + 2 * index, littleEndian);
 }
 
 /** The VR used to decode an element: the file's when it states one, else the dictionary's, resolved by context. */
-function resolveVr(tagHex: string, element: Element, description: TagDescription, dataSet: DataSet, context: Context): string {
+function resolveVr(
+  tagHex: string,
+  element: Element,
+  description: TagDescription,
+  dataSet: DataSet,
+  context: Context,
+): string {
   if (element.items) return 'SQ';
   const fileVr = !context.implicitVr && element.vr && VALID_VRS.has(element.vr) ? element.vr : undefined;
   if (fileVr && fileVr !== 'UN') return fileVr;
@@ -190,10 +204,15 @@ function resolveVr(tagHex: string, element: Element, description: TagDescription
 }
 
 function isObOrOw(tagHex: string): boolean {
-  if (['00143050', '00143070', '54000110', '54000112', '5400100A', '54001010', '7FE00010'].includes(tagHex)) return true;
+  if (['00143050', '00143070', '54000110', '54000112', '5400100A', '54001010', '7FE00010'].includes(tagHex))
+    return true;
   const group = tagHex.slice(0, 2);
   const element = tagHex.slice(4);
-  return (group === '50' && (element === '200C' || element === '3000')) || (group === '60' && element === '3000') || (group === '7F' && element === '0010');
+  return (
+    (group === '50' && (element === '200C' || element === '3000')) ||
+    (group === '60' && element === '3000') ||
+    (group === '7F' && element === '0010')
+  );
 }
 
 const DS_PATTERN = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -247,7 +266,12 @@ function jsonNumber(n: number): number | string {
 
 const NUMBER_SIZES: Record<string, number> = { US: 2, SS: 2, UL: 4, SL: 4, FL: 4, FD: 8, UV: 8, SV: 8 };
 
-function binaryNumbers(bytes: Uint8Array, vr: string, littleEndian: boolean, tagHex: string): AttributeScalar | AttributeScalar[] {
+function binaryNumbers(
+  bytes: Uint8Array,
+  vr: string,
+  littleEndian: boolean,
+  tagHex: string,
+): AttributeScalar | AttributeScalar[] {
   const size = NUMBER_SIZES[vr] ?? 1;
   const count = Math.floor(bytes.length / size);
   const view = new DataView(bytes.buffer, bytes.byteOffset, count * size);
@@ -260,7 +284,10 @@ function binaryNumbers(bytes: Uint8Array, vr: string, littleEndian: boolean, tag
         break;
       case 'SS':
         // A LUT descriptor's entry count and bit depth stay unsigned even when its VR is SS.
-        values[i] = LUT_DESCRIPTOR_TAGS.has(tagHex) && i !== 1 ? view.getUint16(at, littleEndian) : view.getInt16(at, littleEndian);
+        values[i] =
+          LUT_DESCRIPTOR_TAGS.has(tagHex) && i !== 1
+            ? view.getUint16(at, littleEndian)
+            : view.getInt16(at, littleEndian);
         break;
       case 'UL':
         values[i] = view.getUint32(at, littleEndian);
@@ -289,7 +316,11 @@ function attributeTags(bytes: Uint8Array, littleEndian: boolean): AttributeScala
   const values: AttributeScalar[] = [];
   for (let at = 0; at + 4 <= bytes.length; at += 4) {
     const group = view.getUint16(at, littleEndian).toString(16).toUpperCase().padStart(4, '0');
-    const element = view.getUint16(at + 2, littleEndian).toString(16).toUpperCase().padStart(4, '0');
+    const element = view
+      .getUint16(at + 2, littleEndian)
+      .toString(16)
+      .toUpperCase()
+      .padStart(4, '0');
     values.push(`${group},${element}`);
   }
   return singleOrArray(values);
@@ -307,8 +338,17 @@ function implicitVrCallback(tag: string): string | undefined {
  */
 function readImplicitSequence(dataSet: DataSet, element: Element): Element[] | undefined {
   const end = Math.min(dataSet.byteArray.length, element.dataOffset + element.length);
-  const stream = new dicomParser.ByteStream(dicomParser.littleEndianByteArrayParser, dataSet.byteArray.subarray(0, end), element.dataOffset);
-  const sequence: Element = { tag: element.tag, vr: 'SQ', length: element.hadUndefinedLength ? 0xffffffff : element.length, dataOffset: element.dataOffset };
+  const stream = new dicomParser.ByteStream(
+    dicomParser.littleEndianByteArrayParser,
+    dataSet.byteArray.subarray(0, end),
+    element.dataOffset,
+  );
+  const sequence: Element = {
+    tag: element.tag,
+    vr: 'SQ',
+    length: element.hadUndefinedLength ? 0xffffffff : element.length,
+    dataOffset: element.dataOffset,
+  };
   try {
     // dicom-parser's typing says string, but it treats undefined as "VR unknown" (how parse.ts uses it too).
     dicomParser.readSequenceItemsImplicit(stream, sequence, implicitVrCallback as (tag: string) => string);
@@ -321,7 +361,13 @@ function readImplicitSequence(dataSet: DataSet, element: Element): Element[] | u
 function startsWithItemTag(dataSet: DataSet, element: Element): boolean {
   const bytes = dataSet.byteArray;
   const at = element.dataOffset;
-  return at + 4 <= bytes.length && bytes[at] === 0xfe && bytes[at + 1] === 0xff && bytes[at + 2] === 0x00 && bytes[at + 3] === 0xe0;
+  return (
+    at + 4 <= bytes.length &&
+    bytes[at] === 0xfe &&
+    bytes[at + 1] === 0xff &&
+    bytes[at + 2] === 0x00 &&
+    bytes[at + 3] === 0xe0
+  );
 }
 
 function sequenceValue(items: Element[], context: Context): AttributeItem[] | null {
@@ -341,10 +387,23 @@ function convertElement(tag: string, element: Element, dataSet: DataSet, parent:
     if (!element.items && element.length === 0) return { ...base, value: null };
     let items = element.items;
     // UN or private values of undefined length hold an implicit VR sequence that dicom-parser did not keep.
-    if (!items && (element.hadUndefinedLength || startsWithItemTag(dataSet, element))) items = readImplicitSequence(dataSet, element);
-    if (!items) return { ...base, vr: element.vr && VALID_VRS.has(element.vr) ? element.vr : 'UN', value: null, length: element.length, note: 'sequence could not be decoded' };
+    if (!items && (element.hadUndefinedLength || startsWithItemTag(dataSet, element)))
+      items = readImplicitSequence(dataSet, element);
+    if (!items)
+      return {
+        ...base,
+        vr: element.vr && VALID_VRS.has(element.vr) ? element.vr : 'UN',
+        value: null,
+        length: element.length,
+        note: 'sequence could not be decoded',
+      };
     if (context.depth >= MAX_SEQUENCE_DEPTH) {
-      return { ...base, value: null, length: element.length, note: `sequence nested deeper than ${MAX_SEQUENCE_DEPTH} levels; items not shown` };
+      return {
+        ...base,
+        value: null,
+        length: element.length,
+        note: `sequence nested deeper than ${MAX_SEQUENCE_DEPTH} levels; items not shown`,
+      };
     }
     // Items of a sequence re-read from UN carry no VRs: resolve theirs from the dictionary.
     const viaUn = !element.items || element.vr === 'UN';
@@ -372,8 +431,12 @@ function specificCharacterSetOf(dataSet: DataSet): string | undefined {
 
 /** The context a dataset's own elements are read in: nested items inherit what they do not redefine. */
 function contextFor(dataSet: DataSet, inherited: Context): Context {
-  const charset = dataSet.elements.x00080005 ? characterSetFromValue(specificCharacterSetOf(dataSet)) : inherited.charset;
-  const pixelRepresentation = dataSet.elements.x00280103 ? readUint16(dataSet, 'x00280103', inherited.littleEndian) : inherited.pixelRepresentation;
+  const charset = dataSet.elements.x00080005
+    ? characterSetFromValue(specificCharacterSetOf(dataSet))
+    : inherited.charset;
+  const pixelRepresentation = dataSet.elements.x00280103
+    ? readUint16(dataSet, 'x00280103', inherited.littleEndian)
+    : inherited.pixelRepresentation;
   if (charset === inherited.charset && pixelRepresentation === inherited.pixelRepresentation) return inherited;
   return { ...inherited, charset, pixelRepresentation };
 }
@@ -388,7 +451,12 @@ function convertDataSet(dataSet: DataSet, inherited: Context, datasetStart = 0):
     // item delimiters (FFFE,E00D) as elements of undefined-length items: neither is an attribute.
     if (!element || typeof element.dataOffset !== 'number' || tag.startsWith('xfffe')) continue;
     if (element.dataOffset < datasetStart && !tag.startsWith('x0002')) continue;
-    out[`${tag.slice(1, 5).toUpperCase()},${tag.slice(5, 9).toUpperCase()}`] = convertElement(tag, element, dataSet, context);
+    out[`${tag.slice(1, 5).toUpperCase()},${tag.slice(5, 9).toUpperCase()}`] = convertElement(
+      tag,
+      element,
+      dataSet,
+      context,
+    );
   }
   return out;
 }
@@ -402,7 +470,8 @@ function datasetStartOf(parsed: ParsedDicom): number {
   if (!parsed.hasMeta) return 0;
   let end = 0;
   for (const [tag, element] of Object.entries(parsed.dataSet.elements)) {
-    if (tag.startsWith('x0002') && typeof element.dataOffset === 'number') end = Math.max(end, element.dataOffset + element.length);
+    if (tag.startsWith('x0002') && typeof element.dataOffset === 'number')
+      end = Math.max(end, element.dataOffset + element.length);
   }
   return end;
 }
@@ -439,7 +508,8 @@ export function dicomInfo(parsed: ParsedDicom): DicomInfo {
   const littleEndian = rootContext(parsed).littleEndian;
   const rows = readUint16(dataSet, 'x00280010', littleEndian);
   const columns = readUint16(dataSet, 'x00280011', littleEndian);
-  const hasPixels = PIXEL_DATA_TAGS.some((tag) => dataSet.elements[tag]);
+  // A file cut inside Pixel Data has an image even when dicom-parser dropped the element: rendering says 422.
+  const hasPixels = parsed.truncatedPixelData || PIXEL_DATA_TAGS.some((tag) => dataSet.elements[tag]);
   return {
     PatientName: topLevelText(parsed, 'x00100010', 'PN'),
     PatientID: topLevelText(parsed, 'x00100020', 'LO'),
@@ -480,7 +550,10 @@ export function parseTagQuery(query: string): string {
   if (/^[A-Za-z][A-Za-z0-9]*$/.test(text)) {
     const hex = FILE_META_BY_KEYWORD.get(text) ?? tagForKeyword(text);
     if (hex) return `${hex.slice(0, 4)},${hex.slice(4)}`;
-    throw new BadRequest(`"${text.slice(0, 64)}" is not a DICOM keyword; tag must be ${ACCEPTED_TAG_FORMS}`, 'INVALID_TAG');
+    throw new BadRequest(
+      `"${text.slice(0, 64)}" is not a DICOM keyword; tag must be ${ACCEPTED_TAG_FORMS}`,
+      'INVALID_TAG',
+    );
   }
   const shown = text.length > 64 ? `${text.slice(0, 64)}...` : text;
   throw new BadRequest(`tag must be ${ACCEPTED_TAG_FORMS}; got "${shown}"`, 'INVALID_TAG');

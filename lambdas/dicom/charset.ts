@@ -55,7 +55,8 @@ const JIS_KATAKANA: GraphicSet = {
   doubleByte: false,
   decode: (run) => {
     let text = '';
-    for (const b of run) text += b >= 0xa1 && b <= 0xdf ? String.fromCharCode(0xff61 + b - 0xa1) : String.fromCharCode(b);
+    for (const b of run)
+      text += b >= 0xa1 && b <= 0xdf ? String.fromCharCode(0xff61 + b - 0xa1) : String.fromCharCode(b);
     return text;
   },
 };
@@ -72,7 +73,11 @@ const JIS_X_0212: GraphicSet = {
   decode: (run) => textDecoder('euc-jp').decode(withHighBits(run, 0x8f)),
 };
 /** KS X 1001 and GB 2312 are designated to G1: their bytes already have the high bit, i.e. EUC-KR / EUC-CN. */
-const KS_X_1001: GraphicSet = { name: 'KS X 1001', doubleByte: true, decode: (run) => textDecoder('euc-kr').decode(run) };
+const KS_X_1001: GraphicSet = {
+  name: 'KS X 1001',
+  doubleByte: true,
+  decode: (run) => textDecoder('euc-kr').decode(run),
+};
 const GB_2312: GraphicSet = { name: 'GB 2312', doubleByte: true, decode: (run) => textDecoder('gb18030').decode(run) };
 
 function isoSet(name: string, label: string): GraphicSet {
@@ -129,7 +134,8 @@ const ESCAPES: Array<{ bytes: number[]; designation: Designation }> = [
 
 function matchEscape(bytes: Uint8Array, at: number): { length: number; designation: Designation } | undefined {
   for (const escape of ESCAPES) {
-    if (escape.bytes.every((b, i) => bytes[at + i] === b)) return { length: escape.bytes.length, designation: escape.designation };
+    if (escape.bytes.every((b, i) => bytes[at + i] === b))
+      return { length: escape.bytes.length, designation: escape.designation };
   }
   return undefined;
 }
@@ -211,7 +217,12 @@ function splitDecoded(text: string, splitValues: boolean): string[] {
  * Delimiters only count while G0 holds a single-byte set: inside JIS X 0208 text, 0x5C or 0x5E
  * is half of a kanji (encoders switch back to ASCII before every delimiter, PS3.5 6.1.2.5.3).
  */
-function decodeWithCodeExtensions(bytes: Uint8Array, charset: CharacterSet, splitValues: boolean, personName: boolean): string[] {
+function decodeWithCodeExtensions(
+  bytes: Uint8Array,
+  charset: CharacterSet,
+  splitValues: boolean,
+  personName: boolean,
+): string[] {
   const values: string[] = [];
   const fallbackG1 = LATIN1;
   let g0 = charset.initialG0;

@@ -62,6 +62,8 @@ export function lookupTag(tagHex: string): DictionaryEntry | undefined {
   load();
   const exact = byTag!.get(tagHex);
   if (exact) return exact;
+  // Repeating groups (50xx, 60xx, ...) are even groups; an odd group is private, never a match.
+  if (parseInt(tagHex.slice(3, 4), 16) % 2 === 1) return undefined;
   for (const mask of [`${tagHex.slice(0, 2)}XX${tagHex.slice(4)}`, `${tagHex.slice(0, 4)}XX${tagHex.slice(6)}`]) {
     const entry = repeating!.get(mask);
     if (entry) return entry;

@@ -98,6 +98,17 @@ function stoppedInPixelData(dataSet: DataSet, bytesLength: number): boolean {
   return last !== undefined && last < 'x7fe00008' && last >= 'x00280000' && bytesLength > 0;
 }
 
+/**
+ * dicom-parser re-reads an inflated file from byte 0, so the preamble and "DICM" become bogus
+ * elements (e.g. (0000,0000), (4944,4D43)): drop everything before the dataset proper.
+ */
+function dropPreambleElements(dataSet: DataSet, bytes: Uint8Array): void {
+  const datasetStart = (dicomParser.readPart10Header(bytes) as DataSet & { position?: number }).position ?? 0;
+  for (const [tag, element] of Object.entries(dataSet.elements)) {
+    if (!tag.startsWith('x0002') && element.dataOffset < datasetStart) delete dataSet.elements[tag];
+  }
+}
+
 /** Parses DICOM bytes; throws NotDicom (400) with a reason when they are not a readable DICOM file. */
 export function parseDicom(bytes: Uint8Array): ParsedDicom {
   if (bytes.length === 0) throw new NotDicom('the file is empty');
@@ -129,6 +140,9 @@ export function parseDicom(bytes: Uint8Array): ParsedDicom {
     } else {
       throw new NotDicom(describe(error));
     }
+  }
+  if (hasMeta && dataSet.string('x00020010')?.trim() === TRANSFER_SYNTAX.deflatedExplicitLittleEndian) {
+    dropPreambleElements(dataSet, bytes);
   }
   if (!hasMeta && !looksLikeBareDataset(dataSet)) {
     throw new NotDicom('no DICOM preamble ("DICM") and the bytes do not parse as a DICOM dataset');

@@ -3,9 +3,9 @@ import type { ImageState, ProcessedResult } from '../store/records.js';
 import { HttpError } from '../http/errors.js';
 import { buildAttributes, dicomInfo } from './attributes.js';
 import { dicomIdentifiers } from './identifiers.js';
-import { parseDicom } from './parse.js';
+import { parseDicom, type ParsedDicom } from './parse.js';
 import { encodePng } from './png.js';
-import { hasImage, renderFrame } from './render.js';
+import { hasImage, renderFrameAsync } from './render.js';
 
 export interface ProcessOutcome {
   attributesJson: Uint8Array;
@@ -13,10 +13,10 @@ export interface ProcessOutcome {
   result: ProcessedResult;
 }
 
-function renderDefault(parsed: ReturnType<typeof parseDicom>): { png?: Uint8Array; image: ImageState } {
+async function renderDefault(parsed: ParsedDicom): Promise<{ png?: Uint8Array; image: ImageState }> {
   if (!hasImage(parsed)) return { image: { state: 'NO_IMAGE' } };
   try {
-    const rendered = renderFrame(parsed, 0);
+    const rendered = await renderFrameAsync(parsed, 0);
     const png = encodePng(rendered);
     return { png, image: { state: 'RENDERED', png_bytes: png.length, width: rendered.width, height: rendered.height } };
   } catch (error) {
@@ -27,10 +27,10 @@ function renderDefault(parsed: ReturnType<typeof parseDicom>): { png?: Uint8Arra
 }
 
 /** Throws an HttpError (4xx) when the bytes are not readable DICOM. */
-export function processDicom(bytes: Uint8Array): ProcessOutcome {
+export async function processDicom(bytes: Uint8Array): Promise<ProcessOutcome> {
   const parsed = parseDicom(bytes);
   const document = buildAttributes(parsed);
-  const { png, image } = renderDefault(parsed);
+  const { png, image } = await renderDefault(parsed);
   return {
     attributesJson: new TextEncoder().encode(JSON.stringify(document)),
     ...(png ? { png } : {}),

@@ -189,15 +189,21 @@ function modalityTransform(parsed: ParsedDicom, frame: DecodedFrame, frameIndex:
   return { kind: 'linear', slope: slope ?? 1, intercept: intercept ?? 0 };
 }
 
-function voiTransform(parsed: ParsedDicom, frame: DecodedFrame, frameIndex: number): VoiTransform {
+function voiTransform(
+  parsed: ParsedDicom,
+  frame: DecodedFrame,
+  frameIndex: number,
+  modality: ModalityTransform,
+): VoiTransform {
   const { dataSet } = parsed;
   // The VOI LUT Sequence wins over a window when both are present, as in the reference renderer.
   const lutItem =
     firstItem(dataSet, VOI_LUT_SEQUENCE) ??
     firstItem(frameSource(dataSet, frameIndex, FRAME_VOI_LUT, [VOI_LUT_SEQUENCE]), VOI_LUT_SEQUENCE);
   if (lutItem) {
-    // The VOI LUT input is the modality output; its first mapped value is signed when that can be negative.
-    const lut = readLut(lutItem, LUT_DESCRIPTOR, LUT_DATA, true, isBigEndian(parsed));
+    // The VOI LUT input is the modality output: read its first mapped value as signed when that can be negative.
+    const negativeInput = frame.layout.signed || (modality.kind === 'linear' && modality.intercept < 0);
+    const lut = readLut(lutItem, LUT_DESCRIPTOR, LUT_DATA, negativeInput, isBigEndian(parsed));
     if (lut) return { kind: 'lut', lut };
   }
   const source = frameSource(dataSet, frameIndex, FRAME_VOI_LUT, [WINDOW_CENTER, WINDOW_WIDTH]);
@@ -274,7 +280,7 @@ function sampleRange(samples: SampleArray): { min: number; max: number } {
 function renderGrey(parsed: ParsedDicom, frame: DecodedFrame, frameIndex: number): Uint8Array {
   const { samples } = frame;
   const modality = modalityTransform(parsed, frame, frameIndex);
-  const voi = voiTransform(parsed, frame, frameIndex);
+  const voi = voiTransform(parsed, frame, frameIndex, modality);
   const invert = frame.photometric === 'MONOCHROME1';
   const toModality = modalityFunction(modality);
   const out = new Uint8Array(samples.length);

@@ -23,7 +23,7 @@ async function processUpload(id: string): Promise<void> {
   const started = performance.now();
   let outcome;
   try {
-    outcome = processDicom(bytes);
+    outcome = await processDicom(bytes);
   } catch (error) {
     if (!(error instanceof HttpError)) throw error; // a bug: let Lambda retry and the logs show it
     await records.markFailed(id, error.message);

@@ -1,15 +1,24 @@
 // Builds every Lambda with the stack's exact esbuild settings and runs each bundle in a fresh Node process,
 // outside the repository: catches a handler that works under tsx but not bundled (dynamic requires, ESM/CJS mixups).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/config.js';
 import { PROCESSOR, ROUTES } from '../../lambdas/routes.js';
-import { BUNDLE_FILE_NAME, esbuildOptions, handlerEntry } from '../../lib/constructs/function-defaults.js';
+import {
+  BUNDLE_FILE_NAME,
+  esbuildOptions,
+  handlerEntry,
+  PROJECT_ROOT,
+} from '../../lib/constructs/function-defaults.js';
+import { DicomApiStack } from '../../lib/dicom-api-stack.js';
 
 const run = promisify(execFile);
 const NAMES = [...ROUTES.map((route) => route.name), PROCESSOR.name];
@@ -72,12 +81,26 @@ function smokeEvent(name: string): { event: Record<string, unknown>; status?: nu
 }
 
 let outRoot: string;
+/** The bundle `cdk synth` puts in each function's asset, by function name. */
+const stackBundles = new Map<string, string>();
 
-beforeAll(async () => {
+beforeAll(() => {
   // Outside the repository, so a bundle cannot quietly resolve a package from node_modules.
   outRoot = mkdtempSync(path.join(tmpdir(), 'dicom-lambda-bundles-'));
   writeFileSync(path.join(outRoot, 'runner.mjs'), RUNNER);
-});
+
+  // The stack as `cdk synth` builds it, bundling included.
+  const cdkJson = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context: object };
+  const app = new App({ outdir: path.join(outRoot, 'cdk.out'), context: cdkJson.context });
+  const stack = new DicomApiStack(app, 'DicomApiBundles');
+  const assembly = app.synth();
+  const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Properties: any }>;
+  const functions = [...stack.api.functions, [PROCESSOR.name, stack.processor.function] as const];
+  for (const [name, fn] of functions) {
+    const s3Key = resources[stack.getLogicalId(fn.node.defaultChild as CfnFunction)]!.Properties.Code.S3Key as string;
+    stackBundles.set(name, path.join(assembly.directory, `asset.${s3Key.replace(/\.zip$/, '')}`, BUNDLE_FILE_NAME));
+  }
+}, 120_000);
 
 afterAll(() => {
   if (outRoot) rmSync(outRoot, { recursive: true, force: true });
@@ -87,6 +110,10 @@ describe('Lambda bundles', () => {
   it.each(NAMES)('%s: the bundle imports in a fresh Node process and its handler answers', async (name) => {
     const bundle = path.join(outRoot, name, BUNDLE_FILE_NAME);
     await build(esbuildOptions(handlerEntry(name), bundle));
+    // The settings really are the stack's: byte for byte what NodejsFunction bundled.
+    expect(readFileSync(bundle).equals(readFileSync(stackBundles.get(name)!)), 'same bytes as the stack asset').toBe(
+      true,
+    );
     const { event, status } = smokeEvent(name);
     const { stdout } = await run(process.execPath, [path.join(outRoot, 'runner.mjs'), bundle, JSON.stringify(event)], {
       cwd: outRoot,

@@ -25,7 +25,9 @@ import {
 const attributesOf = (elements: FixtureElement[], transferSyntax: string = TS.explicitLE): AttributesDocument =>
   buildAttributes(parseDicom(buildDicom(elements, { transferSyntax })));
 const valueOf = (doc: AttributesDocument | AttributeItem, tag: string): unknown =>
-  ('attributes' in doc && typeof doc.count === 'number' ? (doc as AttributesDocument).attributes : (doc as AttributeItem))[tag]?.value;
+  ('attributes' in doc && typeof doc.count === 'number'
+    ? (doc as AttributesDocument).attributes
+    : (doc as AttributeItem))[tag]?.value;
 const ascii = (text: string): Uint8Array => new Uint8Array([...text].map((c) => c.charCodeAt(0)));
 const u64 = (value: bigint, signed: boolean): Uint8Array => {
   const out = new Uint8Array(8);
@@ -61,7 +63,12 @@ describe('value rules', () => {
   ]);
 
   it('keys tags as upper-case "GGGG,EEEE" with PS3.6 name, VR and keyword', () => {
-    expect(doc.attributes['0010,0010']).toEqual({ name: "Patient's Name", vr: 'PN', keyword: 'PatientName', value: 'DOE^JOHN' });
+    expect(doc.attributes['0010,0010']).toEqual({
+      name: "Patient's Name",
+      vr: 'PN',
+      keyword: 'PatientName',
+      value: 'DOE^JOHN',
+    });
     expect(doc.attributes['0020,000D']?.keyword).toBe('StudyInstanceUID');
   });
 
@@ -164,19 +171,46 @@ describe('sequences', () => {
       {
         tag: 0x00081115,
         vr: 'SQ',
-        value: { items: [[{ tag: 0x00081140, vr: 'SQ', value: { items: [item('2.1')], undefinedLength } }]], undefinedLength },
+        value: {
+          items: [[{ tag: 0x00081140, vr: 'SQ', value: { items: [item('2.1')], undefinedLength } }]],
+          undefinedLength,
+        },
       },
     ]);
     const references = doc.attributes['0008,1140']!;
-    expect(references).toMatchObject({ name: 'Referenced Image Sequence', vr: 'SQ', keyword: 'ReferencedImageSequence' });
+    expect(references).toMatchObject({
+      name: 'Referenced Image Sequence',
+      vr: 'SQ',
+      keyword: 'ReferencedImageSequence',
+    });
     expect(references.value).toEqual([
       {
-        '0008,1150': { name: 'Referenced SOP Class UID', vr: 'UI', keyword: 'ReferencedSOPClassUID', value: '1.2.840.10008.5.1.4.1.1.2' },
-        '0008,1155': { name: 'Referenced SOP Instance UID', vr: 'UI', keyword: 'ReferencedSOPInstanceUID', value: '1.1' },
+        '0008,1150': {
+          name: 'Referenced SOP Class UID',
+          vr: 'UI',
+          keyword: 'ReferencedSOPClassUID',
+          value: '1.2.840.10008.5.1.4.1.1.2',
+        },
+        '0008,1155': {
+          name: 'Referenced SOP Instance UID',
+          vr: 'UI',
+          keyword: 'ReferencedSOPInstanceUID',
+          value: '1.1',
+        },
       },
       {
-        '0008,1150': { name: 'Referenced SOP Class UID', vr: 'UI', keyword: 'ReferencedSOPClassUID', value: '1.2.840.10008.5.1.4.1.1.2' },
-        '0008,1155': { name: 'Referenced SOP Instance UID', vr: 'UI', keyword: 'ReferencedSOPInstanceUID', value: '1.2' },
+        '0008,1150': {
+          name: 'Referenced SOP Class UID',
+          vr: 'UI',
+          keyword: 'ReferencedSOPClassUID',
+          value: '1.2.840.10008.5.1.4.1.1.2',
+        },
+        '0008,1155': {
+          name: 'Referenced SOP Instance UID',
+          vr: 'UI',
+          keyword: 'ReferencedSOPInstanceUID',
+          value: '1.2',
+        },
       },
     ]);
     const series = doc.attributes['0008,1115']!.value as AttributeItem[];
@@ -252,8 +286,19 @@ describe('implicit VR, big endian, private and UN elements', () => {
     expect(doc.attributes['0028,0010']).toMatchObject({ vr: 'US', value: 2 });
     expect(doc.attributes['0028,0106']).toMatchObject({ vr: 'SS', value: -5 });
     expect(doc.attributes['7FE0,0010']).toMatchObject({ name: 'Pixel Data', vr: 'OW', value: null, length: 8 });
-    expect(doc.attributes['0009,0010']).toEqual({ name: 'Private Creator', vr: 'LO', keyword: 'PrivateCreator', value: 'ACME 1.0' });
-    expect(doc.attributes['0009,1001']).toEqual({ name: 'Private tag data', vr: 'UN', keyword: '', value: null, length: 6 });
+    expect(doc.attributes['0009,0010']).toEqual({
+      name: 'Private Creator',
+      vr: 'LO',
+      keyword: 'PrivateCreator',
+      value: 'ACME 1.0',
+    });
+    expect(doc.attributes['0009,1001']).toEqual({
+      name: 'Private tag data',
+      vr: 'UN',
+      keyword: '',
+      value: null,
+      length: 6,
+    });
   });
 
   it('reads "US or SS" as unsigned when Pixel Representation is 0, and LUT descriptors by PS3.3 rules', () => {
@@ -289,7 +334,11 @@ describe('implicit VR, big endian, private and UN elements', () => {
     const doc = attributesOf(
       [
         { tag: 0x00090010, vr: 'LO', value: 'ACME 1.0' },
-        { tag: 0x00091002, vr: 'SQ', value: { items: [[{ tag: 0x00100020, vr: 'LO', value: 'inner' }]], undefinedLength: true } },
+        {
+          tag: 0x00091002,
+          vr: 'SQ',
+          value: { items: [[{ tag: 0x00100020, vr: 'LO', value: 'inner' }]], undefinedLength: true },
+        },
       ],
       TS.implicitLE,
     );
@@ -329,7 +378,10 @@ describe('implicit VR, big endian, private and UN elements', () => {
     ]);
     expect(doc.attributes['0010,0010']).toMatchObject({ vr: 'PN', value: 'DOE^JANE' });
     expect(doc.attributes['0028,0010']).toMatchObject({ vr: 'US', value: 512 });
-    expect(doc.attributes['0008,1140']).toMatchObject({ vr: 'SQ', value: [{ '0008,1155': { vr: 'UI', value: '9.8.7' } }] });
+    expect(doc.attributes['0008,1140']).toMatchObject({
+      vr: 'SQ',
+      value: [{ '0008,1155': { vr: 'UI', value: '9.8.7' } }],
+    });
     expect(doc.attributes['0009,1001']).toMatchObject({ vr: 'UN', value: null, length: 2 });
   });
 
@@ -337,8 +389,13 @@ describe('implicit VR, big endian, private and UN elements', () => {
     const ESC = 0x1b;
     const name = new Uint8Array([
       ...ascii('Yamada^Tarou='),
-      ...[ESC, 0x24, 0x42], ...ascii(';3ED'), ...[ESC, 0x28, 0x42], 0x5e,
-      ...[ESC, 0x24, 0x42], ...ascii('B@O:'), ...[ESC, 0x28, 0x42],
+      ...[ESC, 0x24, 0x42],
+      ...ascii(';3ED'),
+      ...[ESC, 0x28, 0x42],
+      0x5e,
+      ...[ESC, 0x24, 0x42],
+      ...ascii('B@O:'),
+      ...[ESC, 0x28, 0x42],
     ]);
     const doc = attributesOf([
       { tag: 0x00080005, vr: 'CS', value: '\\ISO 2022 IR 87' },
@@ -356,11 +413,18 @@ describe('implicit VR, big endian, private and UN elements', () => {
   });
 
   it('marks Pixel Data cut short by a truncated file', () => {
-    const full = buildDicom([...patientElements(), ...imageElements({ rows: 64, columns: 64, pixels: new Array(4096).fill(7) })]);
+    const full = buildDicom([
+      ...patientElements(),
+      ...imageElements({ rows: 64, columns: 64, pixels: new Array(4096).fill(7) }),
+    ]);
     const parsed = parseDicom(full.subarray(0, full.length - 1000));
     expect(parsed.truncatedPixelData).toBe(true);
     const pixels = buildAttributes(parsed).attributes['7FE0,0010']!;
-    expect(pixels).toMatchObject({ value: null, length: 8192 - 1000, note: 'truncated: the file holds 7192 of 8192 bytes' });
+    expect(pixels).toMatchObject({
+      value: null,
+      length: 8192 - 1000,
+      note: 'truncated: the file holds 7192 of 8192 bytes',
+    });
     expect(dicomInfo(parsed).ImageDimensions).toEqual({ rows: 64, columns: 64 });
   });
 });
@@ -370,7 +434,13 @@ describe('dicomInfo and summaryFields', () => {
     const parsed = parseDicom(
       buildDicom(
         [
-          ...patientElements({ name: 'DOE^JOHN', id: '12345', studyDate: '20231215', description: 'MRI BRAIN', modality: 'MR' }),
+          ...patientElements({
+            name: 'DOE^JOHN',
+            id: '12345',
+            studyDate: '20231215',
+            description: 'MRI BRAIN',
+            modality: 'MR',
+          }),
           ...imageElements({ rows: 3, columns: 2, pixels: [1, 2, 3, 4, 5, 6] }),
           { tag: 0x0020000d, vr: 'UI', value: '1.2.3.4' },
           { tag: 0x00280008, vr: 'IS', value: '1' },

@@ -18,9 +18,11 @@ const LATIN1_G1 = [ESC, 0x2d, 0x41]; // ESC - A
 const CYRILLIC_G1 = [ESC, 0x2d, 0x4c]; // ESC - L
 
 /** ISO 8859-5 puts U+0410..U+044F at 0xB0..0xEF. */
-const iso8859_5 = (text: string): number[] => [...text].map((c) => (c.charCodeAt(0) >= 0x410 ? c.charCodeAt(0) - 0x360 : c.charCodeAt(0)));
+const iso8859_5 = (text: string): number[] =>
+  [...text].map((c) => (c.charCodeAt(0) >= 0x410 ? c.charCodeAt(0) - 0x360 : c.charCodeAt(0)));
 /** ISO 8859-7 puts U+0386..U+03CE at 0xB6..0xFE. */
-const iso8859_7 = (text: string): number[] => [...text].map((c) => (c.charCodeAt(0) >= 0x386 ? c.charCodeAt(0) - 0x2d0 : c.charCodeAt(0)));
+const iso8859_7 = (text: string): number[] =>
+  [...text].map((c) => (c.charCodeAt(0) >= 0x386 ? c.charCodeAt(0) - 0x2d0 : c.charCodeAt(0)));
 
 describe('single-byte and whole-value character sets', () => {
   it('decodes Latin-1 (ISO_IR 100) byte for byte, including 0x80-0x9F', () => {
@@ -42,7 +44,9 @@ describe('single-byte and whole-value character sets', () => {
   });
 
   it('decodes ISO_IR 13 as half-width katakana with JIS X 0201 Roman', () => {
-    expect(decodeText(bytes(0xd4, 0xcf, 0xc0, 0xde, '^', 0xc0, 0xdb, 0xb3), characterSetFromValue('ISO_IR 13'), 'PN')).toBe('ﾔﾏﾀﾞ^ﾀﾛｳ');
+    expect(
+      decodeText(bytes(0xd4, 0xcf, 0xc0, 0xde, '^', 0xc0, 0xdb, 0xb3), characterSetFromValue('ISO_IR 13'), 'PN'),
+    ).toBe('ﾔﾏﾀﾞ^ﾀﾛｳ');
   });
 
   it('decodes UTF-8 (ISO_IR 192), GB18030 and GBK', () => {
@@ -94,15 +98,29 @@ describe('ISO 2022 code extensions', () => {
   it('decodes the Japanese person name of PS3.5 Annex H (IR 87, ESC $ B)', () => {
     const value = bytes(
       'Yamada^Tarou=',
-      JIS_X_0208, ';3ED', ASCII_G0, '^', JIS_X_0208, 'B@O:', ASCII_G0,
+      JIS_X_0208,
+      ';3ED',
+      ASCII_G0,
+      '^',
+      JIS_X_0208,
+      'B@O:',
+      ASCII_G0,
       '=',
-      JIS_X_0208, '$d$^$@', ASCII_G0, '^', JIS_X_0208, '$?$m$&', ASCII_G0,
+      JIS_X_0208,
+      '$d$^$@',
+      ASCII_G0,
+      '^',
+      JIS_X_0208,
+      '$?$m$&',
+      ASCII_G0,
     );
     expect(decodeText(value, japanese, 'PN')).toBe('Yamada^Tarou=山田^太郎=やまだ^たろう');
   });
 
   it('decodes JIS X 0212 (IR 159, ESC $ ( D)', () => {
-    expect(decodeText(bytes(JIS_X_0212, 0x30, 0x21, ASCII_G0), characterSetFromValue('\\ISO 2022 IR 159'), 'LO')).toBe('丂');
+    expect(decodeText(bytes(JIS_X_0212, 0x30, 0x21, ASCII_G0), characterSetFromValue('\\ISO 2022 IR 159'), 'LO')).toBe(
+      '丂',
+    );
   });
 
   it('decodes katakana in G1 (IR 13, ESC ) I) next to kanji in G0', () => {
@@ -121,9 +139,25 @@ describe('ISO 2022 code extensions', () => {
   it('decodes the Korean person name of PS3.5 Annex I (IR 149, ESC $ ) C)', () => {
     const value = bytes(
       'Hong^Gildong=',
-      KS_X_1001, 0xfb, 0xf3, '^', KS_X_1001, 0xd1, 0xce, 0xd4, 0xd7,
+      KS_X_1001,
+      0xfb,
+      0xf3,
+      '^',
+      KS_X_1001,
+      0xd1,
+      0xce,
+      0xd4,
+      0xd7,
       '=',
-      KS_X_1001, 0xc8, 0xab, '^', KS_X_1001, 0xb1, 0xe6, 0xb5, 0xbf,
+      KS_X_1001,
+      0xc8,
+      0xab,
+      '^',
+      KS_X_1001,
+      0xb1,
+      0xe6,
+      0xb5,
+      0xbf,
     );
     expect(decodeText(value, characterSetFromValue('\\ISO 2022 IR 149'), 'PN')).toBe('Hong^Gildong=洪^吉洞=홍^길동');
   });

@@ -1,0 +1,120 @@
+// `npm run bench`: prints numbers (never asserts): PNG encoder comparison and upload-to-PNG latency.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { encode as fastPngEncode } from 'fast-png';
+import UPNG from 'upng-js';
+import { parseDicom } from '../lambdas/dicom/parse.js';
+import { encodePng } from '../lambdas/dicom/png.js';
+import { renderFrameAsync, type RenderedImage } from '../lambdas/dicom/render.js';
+
+const samplesDir = resolve(process.env.DICOM_SAMPLES ?? join(import.meta.dirname, '../../shared/dicom-samples'));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+}
+
+function toRgba(image: RenderedImage): ArrayBuffer {
+  const rgba = new Uint8Array(image.width * image.height * 4);
+  for (let i = 0, j = 0; i < image.width * image.height; i++, j += 4) {
+    const o = i * image.channels;
+    rgba[j] = image.data[o]!;
+    rgba[j + 1] = image.data[o + (image.channels === 3 ? 1 : 0)]!;
+    rgba[j + 2] = image.data[o + (image.channels === 3 ? 2 : 0)]!;
+    rgba[j + 3] = 255;
+  }
+  return rgba.buffer;
+}
+
+async function renderedCorpus(): Promise<{ file: string; image: RenderedImage }[]> {
+  const out: { file: string; image: RenderedImage }[] = [];
+  for (const file of readdirSync(samplesDir).filter((f) => f.endsWith('.dcm'))) {
+    try {
+      out.push({ file, image: await renderFrameAsync(parseDicom(readFileSync(join(samplesDir, file))), 0) });
+    } catch {
+      // not renderable (yet): not part of the encoder comparison
+    }
+  }
+  return out;
+}
+
+async function benchEncoders(): Promise<void> {
+  const images = await renderedCorpus();
+  const totals = { ours: 0, fastPng: 0, upng: 0, oursBytes: 0, fastPngBytes: 0, upngBytes: 0 };
+  for (const { image } of images) {
+    let t = performance.now();
+    totals.oursBytes += encodePng(image).length;
+    totals.ours += performance.now() - t;
+    t = performance.now();
+    totals.fastPngBytes += fastPngEncode({
+      width: image.width,
+      height: image.height,
+      data: image.data,
+      channels: image.channels,
+      depth: 8,
+    }).length;
+    totals.fastPng += performance.now() - t;
+    t = performance.now();
+    totals.upngBytes += (UPNG.encode([toRgba(image)], image.width, image.height, 0) as ArrayBuffer).byteLength;
+    totals.upng += performance.now() - t;
+  }
+  console.log(`PNG encoders over ${images.length} rendered corpus images (frame 1):`);
+  console.log(
+    `  encodePng (ours)  ${totals.ours.toFixed(0).padStart(6)} ms  ${(totals.oursBytes / 1e6).toFixed(2)} MB`,
+  );
+  console.log(
+    `  fast-png          ${totals.fastPng.toFixed(0).padStart(6)} ms  ${(totals.fastPngBytes / 1e6).toFixed(2)} MB`,
+  );
+  console.log(
+    `  upng-js (RGBA)    ${totals.upng.toFixed(0).padStart(6)} ms  ${(totals.upngBytes / 1e6).toFixed(2)} MB`,
+  );
+}
+
+async function benchUploadToPng(): Promise<void> {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  const { startTestRuntime, uploadForm } = await import('../test/support/runtime.js');
+  const api = await startTestRuntime();
+  const files = [
+    'ct-explicit-le-window.dcm',
+    'us-rgb-planar0.dcm',
+    'ct-jpeg-lossless-70.dcm',
+    'mr-enhanced-multiframe.dcm',
+  ];
+  try {
+    for (const file of files) {
+      const bytes = readFileSync(join(samplesDir, file));
+      const times: number[] = [];
+      let status = 0;
+      for (let round = 0; round < ROUNDS + 1; round++) {
+        const started = performance.now();
+        const upload = (await (
+          await fetch(`${api.url}/dicom`, { method: 'POST', body: uploadForm(bytes, file) })
+        ).json()) as { id: string };
+        const png = await fetch(`${api.url}/dicom/${upload.id}/png`);
+        await png.arrayBuffer();
+        status = png.status;
+        if (round > 0) times.push(performance.now() - started); // round 0 warms the worker
+        await fetch(`${api.url}/dicom/${upload.id}`, { method: 'DELETE' });
+      }
+      console.log(
+        `  ${file.padEnd(30)} PNG ${status}  median ${median(times).toFixed(1)} ms  p95 ${percentile(times, 0.95).toFixed(1)} ms  (${ROUNDS} rounds)`,
+      );
+    }
+  } finally {
+    await api.destroy();
+  }
+}
+
+if (!existsSync(samplesDir)) {
+  console.log(`bench: no corpus at ${samplesDir} (set DICOM_SAMPLES)`);
+} else {
+  await benchEncoders();
+  console.log('Upload -> PNG on the local runtime (sequential, emulated S3 + DynamoDB in the path):');
+  await benchUploadToPng();
+}
