@@ -1,15 +1,7 @@
 // The file record model and the RecordStore interface the handlers depend on.
+import type { DicomInfo } from '../dicom/attributes.js';
 
 export type ProcessingStatus = 'PROCESSING' | 'READY' | 'FAILED';
-
-export interface DicomInfo {
-  PatientName: string | null;
-  PatientID: string | null;
-  StudyDate: string | null;
-  StudyDescription: string | null;
-  Modality: string | null;
-  ImageDimensions: { rows: number; columns: number } | null;
-}
 
 /** What became of the image when the processor rendered it. */
 export type ImageState =

@@ -27,6 +27,8 @@ export class S3ObjectStore implements ObjectStore {
       return await response.Body!.transformToByteArray();
     } catch (error) {
       if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
+      // Without s3:ListBucket (least privilege) S3 answers a missing key with 403, not 404.
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403) return undefined;
       throw error;
     }
   }

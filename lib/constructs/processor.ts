@@ -4,7 +4,6 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
-import { KEYS } from '../../lambdas/config.js';
 import { PROCESSOR } from '../../lambdas/routes.js';
 import { createAppFunction } from './function-defaults.js';
 
@@ -21,7 +20,7 @@ export class Processor extends Construct {
     // Memory and timeout come from the route table: sized for the largest corpus image (a 7 MB CR).
     this.function = createAppFunction(this, 'Function', {
       name: PROCESSOR.name,
-      description: `S3 ObjectCreated:* on ${KEYS.uploadPrefix}: parse, store attributes and PNG, mark the record ready`,
+      description: `S3 ObjectCreated:* on ${PROCESSOR.triggerPrefix}: parse, store attributes and PNG, mark the record ready`,
       bucket: props.bucket,
       table: props.table,
       access: PROCESSOR.access,
