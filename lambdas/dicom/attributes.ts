@@ -12,9 +12,10 @@ export type AttributeItem = { [tag: string]: AttributeJson };
 export type AttributeValue = AttributeScalar | AttributeScalar[] | AttributeItem[];
 
 export interface AttributeJson {
-  name: string;
+  /** PS3.6 name; null for a public tag the dictionary does not know (reported, not invented). */
+  name: string | null;
   vr: string;
-  keyword: string;
+  keyword: string | null;
   value: AttributeValue;
   /** Byte count of a value that is not inlined (binary VRs, Pixel Data, sequences cut off by depth). */
   length?: number;
@@ -108,8 +109,8 @@ interface Context {
 }
 
 interface TagDescription {
-  name: string;
-  keyword: string;
+  name: string | null;
+  keyword: string | null;
   /** The VR the dictionary gives, undefined for unknown and private data elements. */
   dictionaryVr: string | undefined;
 }
@@ -131,7 +132,7 @@ function describeTag(tagHex: string): TagDescription {
   const entry = lookupTag(tagHex);
   if (entry)
     return { name: entry.name, keyword: entry.keyword, dictionaryVr: VALID_VRS.has(entry.vr) ? entry.vr : undefined };
-  return { name: 'Unknown Tag', keyword: '', dictionaryVr: undefined };
+  return { name: null, keyword: null, dictionaryVr: undefined };
 }
 
 const dataViews = new WeakMap<Uint8Array, DataView>();

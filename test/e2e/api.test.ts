@@ -66,6 +66,18 @@ describe('upload then read, as a script would', () => {
     expect(mid).toBeLessThanOrEqual(129);
   });
 
+  it('the PNG carries an ETag and a revalidation with If-None-Match is a 304 without a body', async () => {
+    const first = await fetch(`${api.url}/dicom/${id}/png`);
+    const etag = first.headers.get('etag');
+    expect(etag).toMatch(/^".+"$/);
+    expect(first.headers.get('cache-control')).toMatch(/max-age=\d+/);
+    const again = await fetch(`${api.url}/dicom/${id}/png`, { headers: { 'If-None-Match': etag! } });
+    expect(again.status).toBe(304);
+    expect((await again.arrayBuffer()).byteLength).toBe(0);
+    const other = await fetch(`${api.url}/dicom/${id}/png`, { headers: { 'If-None-Match': '"something-else"' } });
+    expect(other.status).toBe(200);
+  });
+
   it('GET /dicom/{id} returns the file record with exact size, timestamps and dicom_info', async () => {
     const response = await fetch(`${api.url}/dicom/${id}`);
     expect(response.status).toBe(200);

@@ -103,22 +103,29 @@ describe('value rules', () => {
     expect(valueOf(doc, '0018,9225')).toBe('NaN');
   });
 
-  it('gives UV/SV as numbers within 2^53 and as strings beyond', () => {
-    // dicom-parser 1.8 cannot read explicit UV/SV headers: write OB and relabel the parsed elements.
-    const parsed = parseDicom(
-      buildDicom([
-        { tag: 0x00189228, vr: 'OB', value: u64(2n ** 53n + 1n, false) },
-        { tag: 0x00189229, vr: 'OB', value: u64(-5n, true) },
-        { tag: 0x0018922a, vr: 'OB', value: u64(7n, false) },
-      ]),
+  it('reads explicit UV/SV/OV headers (4-byte lengths) and gives UV/SV as numbers within 2^53, strings beyond', () => {
+    // dicom-parser 1.8.21 reads these lengths as 2 bytes; scripts/patch-dicom-parser.mjs fixes it.
+    const wide = buildAttributes(
+      parseDicom(
+        buildDicom([
+          { tag: 0x00189228, vr: 'UV', value: u64(2n ** 53n + 1n, false) },
+          { tag: 0x00189229, vr: 'SV', value: u64(-5n, true) },
+          { tag: 0x0018922a, vr: 'UV', value: u64(7n, false) },
+          { tag: 0x7fe00001, vr: 'OV', value: u64(0n, false) },
+          { tag: 0x7fe00002, vr: 'OV', value: u64(1024n, false) },
+        ]),
+      ),
     );
-    parsed.dataSet.elements.x00189228!.vr = 'UV';
-    parsed.dataSet.elements.x00189229!.vr = 'SV';
-    parsed.dataSet.elements.x0018922a!.vr = 'UV';
-    const wide = buildAttributes(parsed);
     expect(valueOf(wide, '0018,9228')).toBe('9007199254740993');
     expect(valueOf(wide, '0018,9229')).toBe(-5);
     expect(valueOf(wide, '0018,922A')).toBe(7);
+    expect(wide.attributes['7FE0,0001']).toMatchObject({
+      keyword: 'ExtendedOffsetTable',
+      vr: 'OV',
+      value: null,
+      length: 8,
+    });
+    expect(wide.attributes['7FE0,0002']).toMatchObject({ vr: 'OV', length: 8 });
   });
 
   it('gives an empty element the value null', () => {
@@ -130,8 +137,8 @@ describe('value rules', () => {
     expect(doc.attributes['00E0,0011']).toMatchObject({ vr: 'OW', value: null, length: 6 });
   });
 
-  it('names public tags missing from the dictionary "Unknown Tag"', () => {
-    expect(doc.attributes['00E0,0010']).toMatchObject({ name: 'Unknown Tag', keyword: '' });
+  it('reports public tags missing from the dictionary honestly: name and keyword null', () => {
+    expect(doc.attributes['00E0,0010']).toMatchObject({ name: null, keyword: null });
   });
 
   it('includes the file meta group and counts every top-level key', () => {
