@@ -16,6 +16,31 @@ export function sanitizeFilename(raw: string | undefined): string {
   return bounded || 'upload.dcm';
 }
 
+/**
+ * busboy refuses part headers holding control characters, which some clients put in filenames
+ * unescaped; blank them (same length, so offsets hold) so the file is accepted and its name sanitised.
+ */
+export function blankControlBytesInPartHeaders(contentType: string, body: Buffer): Buffer {
+  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  const marker = boundary ? Buffer.from(`--${boundary[1] ?? boundary[2]}`) : undefined;
+  if (!marker) return body;
+  let out: Buffer | undefined;
+  for (let at = body.indexOf(marker); at !== -1; at = body.indexOf(marker, at + marker.length)) {
+    const headersStart = at + marker.length;
+    const headersEnd = body.indexOf('\r\n\r\n', headersStart);
+    if (headersEnd === -1) break;
+    for (let i = headersStart + 2; i < headersEnd; i++) {
+      const byte = body[i]!;
+      if ((byte < 0x20 && byte !== 0x0d && byte !== 0x0a && byte !== 0x09) || byte === 0x7f) {
+        out ??= Buffer.from(body);
+        out[i] = 0x20;
+      }
+    }
+    at = headersEnd;
+  }
+  return out ?? body;
+}
+
 /** Parses the body and returns the one file sent in the form field `file`. */
 export function readMultipartFile(
   contentType: string | undefined,
@@ -70,6 +95,6 @@ export function readMultipartFile(
         resolve(files[0]!);
       }
     });
-    parser.end(body);
+    parser.end(blankControlBytesInPartHeaders(contentType, body));
   });
 }

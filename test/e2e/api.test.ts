@@ -3,7 +3,7 @@ import { decode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEYS, MAX_UPLOAD_BODY_BYTES } from '../../lambdas/config.js';
 import { getStores } from '../../lambdas/commons.js';
-import { buildDicom, patientElements, sampleCt, TS } from '../fixtures/dicom-builder.js';
+import { buildDicom, buildEncapsulatedDicom, patientElements, sampleCt, TS } from '../fixtures/dicom-builder.js';
 import { startTestRuntime, uploadForm, type TestRuntime } from '../support/runtime.js';
 
 let api: TestRuntime;
@@ -245,7 +245,7 @@ describe('objects without a renderable image', () => {
   it('pixel data that cannot be decoded: /png is 422 with the reason, attributes still served', async () => {
     // A JPEG Baseline file whose single fragment is not a JPEG stream.
     const fragment = new Uint8Array([0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3]);
-    const file = buildDicom(
+    const file = buildEncapsulatedDicom(
       [
         ...patientElements({ modality: 'US' }),
         { tag: 0x00280002, vr: 'US', value: 1 },
@@ -257,7 +257,8 @@ describe('objects without a renderable image', () => {
         { tag: 0x00280102, vr: 'US', value: 7 },
         { tag: 0x00280103, vr: 'US', value: 0 },
       ],
-      { transferSyntax: TS.jpegBaseline, encapsulatedFrames: [fragment] },
+      [[fragment]],
+      { transferSyntax: TS.jpegBaseline },
     );
     const id = await uploadOk(file, 'broken.dcm');
     const png = await fetch(`${api.url}/dicom/${id}/png`);
