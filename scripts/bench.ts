@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { encode as fastPngEncode } from 'fast-png';
 import UPNG from 'upng-js';
+import { buildAttributes } from '../lambdas/dicom/attributes.js';
 import { parseDicom } from '../lambdas/dicom/parse.js';
 import { encodePng } from '../lambdas/dicom/png.js';
 import { renderFrameAsync, type RenderedImage } from '../lambdas/dicom/render.js';
@@ -76,6 +77,38 @@ async function benchEncoders(): Promise<void> {
   );
 }
 
+/** Parse + attribute JSON per corpus file: the processor's attribute step and the upload's validation. */
+function benchAttributes(): void {
+  console.log('Attribute extraction (parse + attributes JSON), median of 5, per file:');
+  let totalMs = 0;
+  let totalBytes = 0;
+  for (const file of readdirSync(samplesDir).filter((f) => f.endsWith('.dcm'))) {
+    const bytes = readFileSync(join(samplesDir, file));
+    const times: number[] = [];
+    let keys = 0;
+    try {
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        const document = buildAttributes(parseDicom(bytes));
+        JSON.stringify(document);
+        times.push(performance.now() - started);
+        keys = document.count;
+      }
+    } catch {
+      continue; // not DICOM: rejected at upload, nothing to extract
+    }
+    const ms = median(times);
+    totalMs += ms;
+    totalBytes += bytes.length;
+    console.log(
+      `  ${file.padEnd(34)} ${ms.toFixed(2).padStart(7)} ms  ${(ms / (bytes.length / 1e6)).toFixed(2).padStart(7)} ms/MB  ${keys} attributes`,
+    );
+  }
+  console.log(
+    `  all files: ${totalMs.toFixed(1)} ms for ${(totalBytes / 1e6).toFixed(1)} MB = ${(totalMs / (totalBytes / 1e6)).toFixed(2)} ms/MB`,
+  );
+}
+
 async function benchUploadToPng(): Promise<void> {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   const { startTestRuntime, uploadForm } = await import('../test/support/runtime.js');
@@ -114,6 +147,7 @@ async function benchUploadToPng(): Promise<void> {
 if (!existsSync(samplesDir)) {
   console.log(`bench: no corpus at ${samplesDir} (set DICOM_SAMPLES)`);
 } else {
+  benchAttributes();
   await benchEncoders();
   console.log('Upload -> PNG on the local runtime (sequential, emulated S3 + DynamoDB in the path):');
   await benchUploadToPng();
