@@ -1,16 +1,19 @@
-// Drives every endpoint of API.md over HTTP against the embedded local runtime, as curl would.
+// Drives every endpoint of API.md over HTTP, as curl would: the local runtime, or API_URL's deployed stage.
 import { decode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEYS, MAX_UPLOAD_BODY_BYTES } from '../../lambdas/config.js';
 import { getStores } from '../../lambdas/commons.js';
 import { buildDicom, buildEncapsulatedDicom, patientElements, sampleCt, TS } from '../fixtures/dicom-builder.js';
-import { startTestRuntime, uploadForm, type TestRuntime } from '../support/runtime.js';
+import { uploadForm } from '../support/runtime.js';
+import { isRemote, startTarget, type ApiTarget } from '../support/target.js';
 
-let api: TestRuntime;
+let api: ApiTarget;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 async function upload(bytes: Uint8Array, filename = 'sample.dcm'): Promise<Response> {
-  return fetch(`${api.url}/dicom`, { method: 'POST', body: uploadForm(bytes, filename) });
+  const response = await api.fetch('/dicom', { method: 'POST', body: uploadForm(bytes, filename) });
+  if (response.status === 201) api.track(((await response.clone().json()) as { id: string }).id);
+  return response;
 }
 
 async function uploadOk(bytes: Uint8Array, filename = 'sample.dcm'): Promise<string> {
@@ -28,10 +31,10 @@ async function errorOf(response: Response): Promise<{ error: string; code: strin
 }
 
 beforeAll(async () => {
-  api = await startTestRuntime();
+  api = await startTarget();
 });
 afterAll(async () => {
-  await api?.destroy();
+  await api?.close();
 });
 
 describe('upload then read, as a script would', () => {
@@ -51,7 +54,7 @@ describe('upload then read, as a script would', () => {
   });
 
   it('GET /png right after the upload returns the rendered image without a retry loop', async () => {
-    const response = await fetch(`${api.url}/dicom/${id}/png`);
+    const response = await api.fetch(`/dicom/${id}/png`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('image/png');
     const png = decode(new Uint8Array(await response.arrayBuffer()));
@@ -67,19 +70,19 @@ describe('upload then read, as a script would', () => {
   });
 
   it('the PNG carries an ETag and a revalidation with If-None-Match is a 304 without a body', async () => {
-    const first = await fetch(`${api.url}/dicom/${id}/png`);
+    const first = await api.fetch(`/dicom/${id}/png`);
     const etag = first.headers.get('etag');
     expect(etag).toMatch(/^".+"$/);
     expect(first.headers.get('cache-control')).toMatch(/max-age=\d+/);
-    const again = await fetch(`${api.url}/dicom/${id}/png`, { headers: { 'If-None-Match': etag! } });
+    const again = await api.fetch(`/dicom/${id}/png`, { headers: { 'If-None-Match': etag! } });
     expect(again.status).toBe(304);
     expect((await again.arrayBuffer()).byteLength).toBe(0);
-    const other = await fetch(`${api.url}/dicom/${id}/png`, { headers: { 'If-None-Match': '"something-else"' } });
+    const other = await api.fetch(`/dicom/${id}/png`, { headers: { 'If-None-Match': '"something-else"' } });
     expect(other.status).toBe(200);
   });
 
   it('GET /dicom/{id} returns the file record with exact size, timestamps and dicom_info', async () => {
-    const response = await fetch(`${api.url}/dicom/${id}`);
+    const response = await api.fetch(`/dicom/${id}`);
     expect(response.status).toBe(200);
     const record = (await response.json()) as Record<string, unknown>;
     expect(record).toMatchObject({
@@ -101,7 +104,7 @@ describe('upload then read, as a script would', () => {
   });
 
   it('GET /attributes returns every top-level element keyed GGGG,EEEE with names from the dictionary', async () => {
-    const response = await fetch(`${api.url}/dicom/${id}/attributes`);
+    const response = await api.fetch(`/dicom/${id}/attributes`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as { count: number; attributes: Record<string, Record<string, unknown>> };
     expect(body.count).toBe(Object.keys(body.attributes).length);
@@ -119,7 +122,7 @@ describe('upload then read, as a script would', () => {
   it.each(['0010,0010', '(0010,0010)', '00100010', '(0010,0010)'.toLowerCase(), 'PatientName'])(
     'GET /attributes?tag=%s returns the one attribute',
     async (tag) => {
-      const response = await fetch(`${api.url}/dicom/${id}/attributes?tag=${encodeURIComponent(tag)}`);
+      const response = await api.fetch(`/dicom/${id}/attributes?tag=${encodeURIComponent(tag)}`);
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({
         tag: '0010,0010',
@@ -132,17 +135,17 @@ describe('upload then read, as a script would', () => {
   );
 
   it('a malformed tag is 400 and a valid tag the file lacks is 404, each saying which', async () => {
-    const bad = await fetch(`${api.url}/dicom/${id}/attributes?tag=0010-0010x`);
+    const bad = await api.fetch(`/dicom/${id}/attributes?tag=0010-0010x`);
     expect(bad.status).toBe(400);
     expect((await errorOf(bad)).error).toMatch(/tag/i);
-    const missing = await fetch(`${api.url}/dicom/${id}/attributes?tag=PatientAge`);
+    const missing = await api.fetch(`/dicom/${id}/attributes?tag=PatientAge`);
     expect(missing.status).toBe(404);
     expect((await errorOf(missing)).error).toMatch(/0010,1010/);
   });
 
   it('GET /dicom lists the file, newest first, count equal to the records', async () => {
     const second = await uploadOk(sampleCt({ sopInstanceUid: '1.2.3.4.5' }), 'second.dcm');
-    const response = await fetch(`${api.url}/dicom`);
+    const response = await api.fetch(`/dicom`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as { count: number; files: { id: string }[] };
     expect(body.count).toBe(body.files.length);
@@ -152,26 +155,28 @@ describe('upload then read, as a script would', () => {
   });
 
   it('DELETE removes the record, the DICOM, the PNG and the attributes; every read is then 404', async () => {
-    const response = await fetch(`${api.url}/dicom/${id}`, { method: 'DELETE' });
+    const response = await api.fetch(`/dicom/${id}`, { method: 'DELETE' });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ message: 'DICOM file deleted successfully' });
     for (const path of ['', '/attributes', '/png', '/attributes?tag=PatientName']) {
-      const read = await fetch(`${api.url}/dicom/${id}${path}`);
+      const read = await api.fetch(`/dicom/${id}${path}`);
       expect(read.status, path).toBe(404);
       await errorOf(read);
     }
-    const again = await fetch(`${api.url}/dicom/${id}`, { method: 'DELETE' });
+    const again = await api.fetch(`/dicom/${id}`, { method: 'DELETE' });
     expect(again.status).toBe(404);
-    const { objects } = getStores();
-    for (const key of KEYS.allObjects(id)) expect(await objects.get(key), key).toBeUndefined();
-    const listed = (await (await fetch(`${api.url}/dicom`)).json()) as { files: { id: string }[] };
+    if (api.local) {
+      const { objects } = getStores();
+      for (const key of KEYS.allObjects(id)) expect(await objects.get(key), key).toBeUndefined();
+    }
+    const listed = (await (await api.fetch(`/dicom`)).json()) as { files: { id: string }[] };
     expect(listed.files.map((f) => f.id)).not.toContain(id);
   });
 });
 
 describe('bad requests get a clear 4xx JSON error and store nothing', () => {
   async function fileCount(): Promise<number> {
-    return ((await (await fetch(`${api.url}/dicom`)).json()) as { count: number }).count;
+    return ((await (await api.fetch(`/dicom`)).json()) as { count: number }).count;
   }
 
   it.each([
@@ -185,14 +190,14 @@ describe('bad requests get a clear 4xx JSON error and store nothing', () => {
     ['random bytes', () => uploadForm(new Uint8Array(4096).map((_, i) => (i * 7919) % 251)), 'NOT_DICOM'],
   ])('%s -> 400', async (_name, form, code) => {
     const before = await fileCount();
-    const response = await fetch(`${api.url}/dicom`, { method: 'POST', body: form() });
+    const response = await api.fetch(`/dicom`, { method: 'POST', body: form() });
     expect(response.status).toBe(400);
     expect((await errorOf(response)).code).toBe(code);
     expect(await fileCount()).toBe(before);
   });
 
   it('a body that is not multipart -> 400', async () => {
-    const response = await fetch(`${api.url}/dicom`, {
+    const response = await api.fetch(`/dicom`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: '{"file": "x"}',
@@ -204,7 +209,7 @@ describe('bad requests get a clear 4xx JSON error and store nothing', () => {
   it('a file above the Lambda request limit -> 413 naming the large-file route', async () => {
     const before = await fileCount();
     const big = new Uint8Array(MAX_UPLOAD_BODY_BYTES + 1000);
-    const response = await fetch(`${api.url}/dicom`, { method: 'POST', body: uploadForm(big) });
+    const response = await api.fetch(`/dicom`, { method: 'POST', body: uploadForm(big) });
     expect(response.status).toBe(413);
     expect((await errorOf(response)).error).toMatch(/POST \/dicom\/uploads/);
     expect(await fileCount()).toBe(before);
@@ -212,14 +217,14 @@ describe('bad requests get a clear 4xx JSON error and store nothing', () => {
 
   it('ids that are not UUIDs, unknown UUIDs and unknown routes are 404 JSON', async () => {
     for (const path of ['/dicom/not-a-uuid', '/dicom/00000000-0000-4000-8000-000000000000/png', '/nothing/here']) {
-      const response = await fetch(`${api.url}${path}`);
+      const response = await api.fetch(`${path}`);
       expect(response.status, path).toBe(404);
       await errorOf(response);
     }
   });
 
   it('an unknown query parameter on the listing -> 400', async () => {
-    const response = await fetch(`${api.url}/dicom?colour=blue`);
+    const response = await api.fetch(`/dicom?colour=blue`);
     expect(response.status).toBe(400);
     expect((await errorOf(response)).error).toMatch(/colour/);
   });
@@ -231,14 +236,14 @@ describe('objects without a renderable image', () => {
       sopClassUid: '1.2.840.10008.5.1.4.1.1.88.22',
     });
     const id = await uploadOk(sr, 'report.dcm');
-    const png = await fetch(`${api.url}/dicom/${id}/png`);
+    const png = await api.fetch(`/dicom/${id}/png`);
     expect(png.status).toBe(404);
     expect((await errorOf(png)).error).toBe('this DICOM object has no image');
-    const record = (await (await fetch(`${api.url}/dicom/${id}`)).json()) as {
+    const record = (await (await api.fetch(`/dicom/${id}`)).json()) as {
       dicom_info: { ImageDimensions: unknown };
     };
     expect(record.dicom_info.ImageDimensions).toBeNull();
-    const attributes = await fetch(`${api.url}/dicom/${id}/attributes?tag=0040,A040`);
+    const attributes = await api.fetch(`/dicom/${id}/attributes?tag=0040,A040`);
     expect(((await attributes.json()) as { value: string }).value).toBe('CONTAINER');
   });
 
@@ -261,26 +266,28 @@ describe('objects without a renderable image', () => {
       { transferSyntax: TS.jpegBaseline },
     );
     const id = await uploadOk(file, 'broken.dcm');
-    const png = await fetch(`${api.url}/dicom/${id}/png`);
+    const png = await api.fetch(`/dicom/${id}/png`);
     expect(png.status).toBe(422);
     expect((await errorOf(png)).error.length).toBeGreaterThan(10);
-    const attributes = await fetch(`${api.url}/dicom/${id}/attributes?tag=Modality`);
+    const attributes = await api.fetch(`/dicom/${id}/attributes?tag=Modality`);
     expect(attributes.status).toBe(200);
   });
 });
 
 describe('restart', () => {
-  it('a restarted runtime on the same data folder still serves the record and its PNG', async () => {
+  it.skipIf(isRemote)('a restarted runtime on the same data folder still serves the record and its PNG', async () => {
     const id = await uploadOk(sampleCt(), 'keep.dcm');
-    expect((await fetch(`${api.url}/dicom/${id}/png`)).status).toBe(200);
-    const dataDir = api.dataDir;
-    await api.close();
-    const { startTestRuntime: start } = await import('../support/runtime.js');
-    api = await start(dataDir);
-    const record = await fetch(`${api.url}/dicom/${id}`);
+    expect((await api.fetch(`/dicom/${id}/png`)).status).toBe(200);
+    const dataDir = api.local!.dataDir;
+    await api.local!.close();
+    const { startTestRuntime } = await import('../support/runtime.js');
+    const restarted = await startTestRuntime(dataDir);
+    api.local = restarted;
+    api.url = restarted.url;
+    const record = await api.fetch(`/dicom/${id}`);
     expect(record.status).toBe(200);
     expect(((await record.json()) as { filename: string }).filename).toBe('keep.dcm');
-    const png = await fetch(`${api.url}/dicom/${id}/png`);
+    const png = await api.fetch(`/dicom/${id}/png`);
     expect(png.status).toBe(200);
   });
 });

@@ -1,0 +1,48 @@
+// `npm run deploy:local`: deploys the same stack to a running LocalStack with cdklocal and prints
+// the API URL in LocalStack's form (and exports it as API_URL inside GitHub Actions).
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, readFileSync } from 'node:fs';
+
+const OUTPUTS = 'cdk-outputs.local.json';
+const edge = process.env.AWS_ENDPOINT_URL ?? 'http://localhost:4566';
+// LocalStack accepts any credentials; cdklocal reads these like the AWS CLI does.
+const env = {
+  ...process.env,
+  AWS_ENDPOINT_URL: edge,
+  // cdklocal insists on an S3 endpoint too; LocalStack serves virtual-hosted S3 on this name.
+  AWS_ENDPOINT_URL_S3: process.env.AWS_ENDPOINT_URL_S3 ?? edge.replace('://localhost', '://s3.localhost.localstack.cloud'),
+  AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+  AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+  AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+  AWS_DEFAULT_REGION: process.env.AWS_REGION ?? 'us-east-1',
+  CDK_DISABLE_CLI_TELEMETRY: 'true',
+};
+
+function run(args: string[]): void {
+  console.log(`$ npx ${args.join(' ')}`);
+  const result = spawnSync('npx', args, { stdio: 'inherit', env });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+run(['cdklocal', 'bootstrap', '--no-notices']);
+run([
+  'cdklocal',
+  'deploy',
+  '--no-notices',
+  '--require-approval',
+  'never',
+  '--outputs-file',
+  OUTPUTS,
+  ...process.argv.slice(2),
+]);
+
+const outputs = JSON.parse(readFileSync(OUTPUTS, 'utf8')) as Record<string, Record<string, string>>;
+const deployedUrl = new URL(outputs.DicomApi!.ApiUrl!);
+// The API id is the first label of the execute-api host CloudFormation reports; LocalStack serves it
+// at <id>.execute-api.localhost.localstack.cloud on its edge port.
+const apiId = deployedUrl.hostname.split('.')[0]!;
+const stage = deployedUrl.pathname.replace(/\/+$/, '');
+const edgeUrl = new URL(edge);
+const apiUrl = `${edgeUrl.protocol}//${apiId}.execute-api.localhost.localstack.cloud:${edgeUrl.port || '4566'}${stage}`;
+console.log(`API_URL=${apiUrl}`);
+if (process.env.GITHUB_ENV) appendFileSync(process.env.GITHUB_ENV, `API_URL=${apiUrl}\n`);
