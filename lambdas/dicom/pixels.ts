@@ -140,6 +140,15 @@ function unsupportedSyntax(uid: string): UnprocessableImage {
   );
 }
 
+/** The synchronous path has no decoder for a codec that loads or decodes asynchronously (WASM): a 422 like any. */
+function notSynchronous(uid: string, codec: PixelCodec): UnprocessableImage {
+  return new UnprocessableImage(
+    `cannot decode ${describeTransferSyntax(uid)} synchronously: the ${codec.name} decoder is asynchronous ` +
+      '(use decodeFrameAsync)',
+    'UNSUPPORTED_TRANSFER_SYNTAX',
+  );
+}
+
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
@@ -644,7 +653,7 @@ function fromCodec(layout: PixelLayout, output: CodecOutput): DecodedFrame {
 
 /**
  * Frame `frameIndex` (0-based) as typed samples, synchronously: native syntaxes, RLE, and codecs whose decoder is
- * synchronous. Throws UnprocessableImage (422) naming the transfer syntax when no decoder exists.
+ * synchronous. Throws UnprocessableImage (422) naming the transfer syntax when no synchronous decoder exists.
  */
 export function decodeFrame(parsed: ParsedDicom, frameIndex = 0): DecodedFrame {
   const framePlan = plan(parsed, frameIndex);
@@ -660,13 +669,16 @@ export function decodeFrame(parsed: ParsedDicom, frameIndex = 0): DecodedFrame {
     const loading = codec.load();
     if (isPromise(loading)) {
       loading.catch(() => undefined); // nobody awaits it here; decodeFrameAsync loads it again
-      throw new Error(`the ${codec.name} decoder loads asynchronously: use decodeFrameAsync`);
+      throw notSynchronous(uid, codec);
     }
     decoder = loading;
     loadedDecoders.set(uid, decoder);
   }
   const output = decoder(encodedFrame(parsed, framePlan, frameIndex));
-  if (isPromise(output)) throw new Error(`the ${codec.name} decoder is asynchronous: use decodeFrameAsync`);
+  if (isPromise(output)) {
+    output.catch(() => undefined); // a rejection nobody awaits would end the process
+    throw notSynchronous(uid, codec);
+  }
   return fromCodec(layout, output);
 }
 

@@ -4,6 +4,7 @@ import { NoImage, UnprocessableImage } from '../http/errors.js';
 import type { ParsedDicom } from './parse.js';
 import { TRANSFER_SYNTAX } from './parse.js';
 import { decodeFrame, decodeFrameAsync, hasPixelData, type DecodedFrame, type SampleArray } from './pixels.js';
+import './codecs/index.js'; // registers the decoders of the compressed transfer syntaxes (each loads on first use)
 
 export interface RenderedImage {
   width: number;

@@ -64,7 +64,9 @@ export const LAMBDA_BUNDLING: LambdaBundling = {
   banner: ESM_REQUIRE_BANNER,
   // Bundle the AWS SDK too: the version the tests ran is the version deployed, not the runtime's.
   externalModules: [],
-  loader: {},
+  // The WASM codecs (lambdas/dicom/codecs/*-wasm.ts) embed their .wasm as bytes: one file per Lambda, no
+  // node_modules lookup at run time. esbuild 0.28 decodes with Buffer where Uint8Array.fromBase64 is missing.
+  loader: { '.wasm': 'binary' },
 };
 
 /** The file name NodejsFunction gives an ESM bundle (its handler is `index.handler`). */
@@ -111,6 +113,8 @@ export interface AppFunctionProps {
   readonly access: StorageAccess;
   readonly memoryMb?: number;
   readonly timeoutSeconds?: number;
+  /** Variables only this function gets (e.g. the cursor secret for the listing routes). */
+  readonly environment?: Record<string, string>;
 }
 
 /** One application Lambda: the shared defaults, its own log group, and IAM for exactly its `access`. */
@@ -128,7 +132,7 @@ export function createAppFunction(scope: Construct, id: string, props: AppFuncti
     architecture: LAMBDA_ARCHITECTURE,
     memorySize: props.memoryMb ?? DEFAULT_MEMORY_MB,
     timeout: Duration.seconds(props.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS),
-    environment: functionEnvironment(props.bucket, props.table),
+    environment: { ...functionEnvironment(props.bucket, props.table), ...props.environment },
     projectRoot: PROJECT_ROOT,
     depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
     bundling: LAMBDA_BUNDLING,

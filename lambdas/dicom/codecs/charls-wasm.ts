@@ -1,0 +1,4 @@
+// The CharLS decoder's .wasm as bytes, embedded by esbuild's binary loader: imported only from a bundle (see wasm.ts).
+import bytes from '@cornerstonejs/codec-charls/decodewasm';
+
+export default bytes;

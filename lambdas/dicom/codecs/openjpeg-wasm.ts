@@ -1,0 +1,4 @@
+// The OpenJPEG decoder's .wasm as bytes, embedded by esbuild's binary loader: imported only from a bundle (see wasm.ts).
+import bytes from '@cornerstonejs/codec-openjpeg/decodewasm';
+
+export default bytes;
