@@ -10,7 +10,8 @@ const env = {
   ...process.env,
   AWS_ENDPOINT_URL: edge,
   // cdklocal insists on an S3 endpoint too; LocalStack serves virtual-hosted S3 on this name.
-  AWS_ENDPOINT_URL_S3: process.env.AWS_ENDPOINT_URL_S3 ?? edge.replace('://localhost', '://s3.localhost.localstack.cloud'),
+  AWS_ENDPOINT_URL_S3:
+    process.env.AWS_ENDPOINT_URL_S3 ?? edge.replace('://localhost', '://s3.localhost.localstack.cloud'),
   AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
   AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
   AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
