@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/{unit,handlers,infra,e2e}/**/*.test.ts'],
+    include: ['test/{unit,handlers,infra,e2e,browser}/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     env: {

@@ -6,6 +6,8 @@ export const ENV = {
   tableName: 'TABLE_NAME',
   /** How long a read waits for a file still being processed before answering 202 (ms). */
   processingWaitMs: 'PROCESSING_WAIT_MS',
+  /** The per-deployment secret paging cursors are sealed with (listing routes only). */
+  cursorSecret: 'CURSOR_SECRET',
 } as const;
 
 /** S3 key layout: every key is derived from the service-made UUID, never from client input. */
@@ -26,11 +28,91 @@ export const KEYS = {
 /** DynamoDB table layout, used by CDK, by the local runtime to create the table, and by the record store. */
 export const TABLE = {
   partitionKey: 'id',
-  /** Global secondary index that lists files newest first without a Scan. */
-  listIndex: { name: 'by-created', partitionKey: 'list_pk', sortKey: 'created_at' },
-  /** Constant partition of the list index (one listing of all files). */
-  listPartition: 'FILE',
+  /** DynamoDB TTL attribute (epoch seconds): set only while a direct upload's bytes are awaited. */
+  ttlAttribute: 'expires_at_epoch',
+  /**
+   * Write shards of the partitions every upload lands in (all files, one modality, a status, all
+   * studies): a GSI partition takes 1,000 WCU/s and a rising sort key defeats split-for-heat, so
+   * these spread over `shards` partitions and reads merge them. Raising it later is safe (readers
+   * query 0..shards-1, old items keep their shard); lowering it strands items.
+   */
+  shards: 4,
+  /**
+   * The global secondary indexes (README "Index design"). Sort keys are unique composites so a
+   * position in one is a cursor: `created_key` = created_at#id (newest upload first), `date_key`
+   * = study_date#created_at#id (newest study first), `study_sort` = study_date#study_uid.
+   */
+  indexes: {
+    filesByCreated: { name: 'files-by-created', partitionKey: 'all_shard', sortKey: 'created_key', projection: 'ALL' },
+    filesByDate: { name: 'files-by-date', partitionKey: 'all_shard', sortKey: 'date_key', projection: 'ALL' },
+    filesByModality: {
+      name: 'files-by-modality',
+      partitionKey: 'modality_shard',
+      sortKey: 'created_key',
+      projection: 'ALL',
+    },
+    filesByModalityDate: {
+      name: 'files-by-modality-date',
+      partitionKey: 'modality_shard',
+      sortKey: 'date_key',
+      projection: 'ALL',
+    },
+    /** Sparse: only records not READY carry `status_shard` (in flight or failed: few). */
+    filesByStatus: { name: 'files-by-status', partitionKey: 'status_shard', sortKey: 'created_key', projection: 'ALL' },
+    filesByStatusDate: {
+      name: 'files-by-status-date',
+      partitionKey: 'status_shard',
+      sortKey: 'date_key',
+      projection: 'ALL',
+    },
+    filesByPatient: { name: 'files-by-patient', partitionKey: 'patient_id', sortKey: 'created_key', projection: 'ALL' },
+    filesByPatientDate: {
+      name: 'files-by-patient-date',
+      partitionKey: 'patient_id',
+      sortKey: 'date_key',
+      projection: 'ALL',
+    },
+    filesByStudy: {
+      name: 'files-by-study',
+      partitionKey: 'study_instance_uid',
+      sortKey: 'created_key',
+      projection: 'ALL',
+    },
+    filesBySeries: {
+      name: 'files-by-series',
+      partitionKey: 'series_instance_uid',
+      sortKey: 'created_key',
+      projection: 'ALL',
+    },
+    /** Duplicate look-ups need ids only. */
+    filesBySopInstance: {
+      name: 'files-by-sop-instance',
+      partitionKey: 'sop_instance_uid',
+      sortKey: 'created_key',
+      projection: 'KEYS_ONLY',
+    },
+    filesBySha256: { name: 'files-by-sha256', partitionKey: 'sha256', sortKey: 'created_key', projection: 'KEYS_ONLY' },
+    studiesByDate: { name: 'studies-by-date', partitionKey: 'study_shard', sortKey: 'study_sort', projection: 'ALL' },
+  },
 } as const;
+
+/** One global secondary index of TABLE: string keys, ALL or KEYS_ONLY projection. */
+export interface IndexDefinition {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+  readonly projection: 'ALL' | 'KEYS_ONLY';
+}
+
+/** Every index of the table, in a stable order (CDK and the local runtime create exactly these). */
+export function tableIndexes(): IndexDefinition[] {
+  return Object.values(TABLE.indexes);
+}
+
+/** Every attribute that is a key of the table or of an index (all strings). */
+export function tableKeyAttributes(): string[] {
+  return [...new Set([TABLE.partitionKey, ...tableIndexes().flatMap((i) => [i.partitionKey, i.sortKey])])];
+}
 
 /**
  * The largest raw request body POST /dicom accepts: a Lambda request carries 6 MB, and API
@@ -49,3 +131,37 @@ export const LARGE_UPLOAD_ROUTE = 'POST /dicom/uploads';
 
 /** Local/emulator-only switch: s3rver (and LocalStack) need path-style bucket addressing. */
 export const S3_FORCE_PATH_STYLE_ENV = 'S3_FORCE_PATH_STYLE';
+
+/** Above this, GET /dicom/{id}/file is a 302 to a presigned GET (same Lambda response limit as PNGs). */
+export const MAX_INLINE_FILE_BYTES = 4_000_000;
+
+const MIB = 1024 * 1024;
+
+/**
+ * The largest file POST /dicom/uploads accepts: the processor holds the whole file in memory
+ * (3008 MB Lambda); larger files need a streaming processor (see README, "Large files").
+ */
+export const MAX_DIRECT_UPLOAD_BYTES = 1024 * MIB;
+
+/** From this size POST /dicom/uploads hands out multipart part URLs instead of one PUT URL. */
+export const MULTIPART_THRESHOLD_BYTES = 100 * MIB;
+
+/** Part size of a multipart upload (S3: at least 5 MiB except the last part, at most 10,000 parts). */
+export const MULTIPART_PART_BYTES = 16 * MIB;
+export const MULTIPART_MIN_PART_BYTES = 5 * MIB;
+export const MULTIPART_MAX_PARTS = 10_000;
+
+/** How long presigned upload URLs stay valid (Lambda role credentials outlive this comfortably). */
+export const UPLOAD_URL_SECONDS = 3600;
+
+/** After the upload URLs expire, how long a record waits for bytes that started arriving in time. */
+export const UPLOAD_GRACE_SECONDS = 3600;
+
+/**
+ * A record still PROCESSING this long after its bytes arrived reads as FAILED: longer than the
+ * processor's maximum event age (1 h) plus three attempts, so only lost work trips it.
+ */
+export const PROCESSING_DEADLINE_SECONDS = 90 * 60;
+
+/** How long presigned download URLs (large originals, large PNGs) stay valid. */
+export const DOWNLOAD_URL_SECONDS = 300;

@@ -6,7 +6,7 @@ export interface StorageAccess {
   readonly s3Read?: readonly string[];
   readonly s3Write?: readonly string[];
   readonly s3Delete?: readonly string[];
-  /** DynamoDB: read items and query the list index; write (put/update/delete) items. */
+  /** DynamoDB: read items and query the indexes; write (put/update/delete) items. */
   readonly tableRead?: boolean;
   readonly tableWrite?: boolean;
 }
@@ -21,17 +21,36 @@ export interface RouteDefinition {
   /** Lambda memory (MB) and timeout (s): only routes that differ from the defaults say so. */
   readonly memoryMb?: number;
   readonly timeoutSeconds?: number;
+  /** Needs no API key when access control is on: the web page carries no patient data (it asks for the key). */
+  readonly public?: boolean;
+  /** Issues and accepts paging cursors: gets the deployment's cursor secret (nothing else does). */
+  readonly cursors?: boolean;
 }
 
 export const ROUTES: readonly RouteDefinition[] = [
+  // The browser page and its scripts and stylesheet (web/, embedded in the bundles): it calls the routes below.
+  { name: 'web', method: 'GET', path: '/', access: {}, public: true },
+  { name: 'webAsset', method: 'GET', path: '/web/{file}', access: {}, public: true },
   {
     name: 'upload',
     method: 'POST',
     path: '/dicom',
-    access: { s3Write: ['uploads/'], tableWrite: true },
+    // tableRead: the duplicate look-up (same SOP Instance UID or SHA-256) queries two indexes.
+    access: { s3Write: ['uploads/'], tableRead: true, tableWrite: true },
     memoryMb: 1024,
   },
-  { name: 'list', method: 'GET', path: '/dicom', access: { tableRead: true } },
+  // Listing and search: pages of records from the indexes (README "Listing, search and studies").
+  { name: 'list', method: 'GET', path: '/dicom', access: { tableRead: true }, cursors: true },
+  { name: 'search', method: 'POST', path: '/dicom/search', access: { tableRead: true }, cursors: true },
+  { name: 'studies', method: 'GET', path: '/studies', access: { tableRead: true }, cursors: true },
+  { name: 'study', method: 'GET', path: '/studies/{study_uid}', access: { tableRead: true } },
+  {
+    name: 'studyFiles',
+    method: 'GET',
+    path: '/studies/{study_uid}/files',
+    access: { tableRead: true },
+    cursors: true,
+  },
   { name: 'get', method: 'GET', path: '/dicom/{id}', access: { tableRead: true } },
   {
     name: 'attributes',
@@ -52,6 +71,35 @@ export const ROUTES: readonly RouteDefinition[] = [
     path: '/dicom/{id}',
     access: { s3Delete: ['uploads/', 'derived/'], tableRead: true, tableWrite: true },
   },
+  // Large files: the client sends the bytes straight to S3 with presigned URLs (PutObject covers
+  // PUT, CreateMultipartUpload, UploadPart and CompleteMultipartUpload), only under uploads/.
+  {
+    name: 'largeUpload',
+    method: 'POST',
+    path: '/dicom/uploads',
+    access: { s3Write: ['uploads/'], tableWrite: true },
+  },
+  {
+    name: 'completeUpload',
+    method: 'POST',
+    path: '/dicom/uploads/{id}/complete',
+    access: { s3Read: ['uploads/'], s3Write: ['uploads/'], tableRead: true },
+  },
+  {
+    name: 'file',
+    method: 'GET',
+    path: '/dicom/{id}/file',
+    access: { s3Read: ['uploads/'], tableRead: true },
+  },
+  {
+    // Copies the original onto itself (GetObject + PutObject) so S3 announces it to the processor again.
+    name: 'reprocess',
+    method: 'POST',
+    path: '/dicom/{id}/reprocess',
+    access: { s3Read: ['uploads/'], s3Write: ['uploads/'], tableRead: true, tableWrite: true },
+    // A server-side copy of a 1 GB original takes seconds; stay under API Gateway's 29 s.
+    timeoutSeconds: 28,
+  },
 ];
 
 /** The processor: not an HTTP route; S3 ObjectCreated:* events on the upload prefix trigger it. */
@@ -61,10 +109,24 @@ export const PROCESSOR = {
   access: {
     s3Read: ['uploads/'],
     s3Write: ['derived/'],
-    s3Delete: ['derived/'],
+    // uploads/: a file that is not DICOM, or whose record was deleted meanwhile, is removed.
+    s3Delete: ['uploads/', 'derived/'],
     tableRead: true,
     tableWrite: true,
   } satisfies StorageAccess,
   memoryMb: 3008,
   timeoutSeconds: 120,
+  /** Lambda's asynchronous retries after the first attempt; then the event goes to the dead-letter queue. */
+  retryAttempts: 2,
+  /** An event not processed within this long (e.g. throttled) also goes to the dead-letter queue. */
+  maxEventAgeSeconds: 3600,
+} as const;
+
+/**
+ * The dead-letter queue's consumer: not an HTTP route. It marks FAILED the file of every processor
+ * event that failed all its attempts (locally the processor pool hands it the same record).
+ */
+export const PROCESSING_FAILED = {
+  name: 'processingFailed',
+  access: { tableRead: true, tableWrite: true } satisfies StorageAccess,
 } as const;

@@ -35,19 +35,36 @@ export class RouteMatcher {
     });
   }
 
+  /**
+   * Like API Gateway: the path picks the most specific resource (a literal segment beats `{param}`,
+   * so /dicom/search is not /dicom/{id}), then the method must exist on that resource.
+   */
   match(method: string, path: string): MatchedRoute | undefined {
-    for (const { route, pattern, names } of this.compiled) {
-      if (route.method !== method) continue;
+    let best: { resource: string; m: RegExpExecArray } | undefined;
+    for (const { route, pattern } of this.compiled) {
       const m = pattern.exec(path);
-      if (!m) continue;
-      const pathParameters: Record<string, string> = {};
-      names.forEach((name, i) => {
-        pathParameters[name] = decodeURIComponent(m[i + 1]!);
-      });
-      return { route, pathParameters: names.length ? pathParameters : null };
+      if (m && (!best || moreSpecific(route.path, best.resource))) best = { resource: route.path, m };
     }
-    return undefined;
+    const chosen = best && this.compiled.find((c) => c.route.path === best.resource && c.route.method === method);
+    if (!best || !chosen) return undefined;
+    const pathParameters: Record<string, string> = {};
+    chosen.names.forEach((name, i) => {
+      pathParameters[name] = decodeURIComponent(best.m[i + 1]!);
+    });
+    return { route: chosen.route, pathParameters: chosen.names.length ? pathParameters : null };
   }
+}
+
+/** Whether resource path `a` beats `b` for a path both match: the first differing segment is literal in `a`. */
+function moreSpecific(a: string, b: string): boolean {
+  const as = a.split('/');
+  const bs = b.split('/');
+  for (let i = 0; i < Math.min(as.length, bs.length); i++) {
+    const aParam = as[i]!.startsWith('{');
+    const bParam = bs[i]!.startsWith('{');
+    if (aParam !== bParam) return bParam;
+  }
+  return false;
 }
 
 /** Single- and multi-value maps as API Gateway builds them (last value wins in the single map). */

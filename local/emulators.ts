@@ -4,18 +4,22 @@ import { rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-  ResourceNotFoundException,
-} from '@aws-sdk/client-dynamodb';
 import S3rver from 's3rver';
 import dynalite from 'dynalite';
-import { TABLE } from '../lambdas/config.js';
+import { ensureTable } from './table.js';
 
 /** The emulators accept any credentials except s3rver, which wants these. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+/**
+ * The web page sends large files straight to the bucket with presigned PUTs (and reads parts' ETags); the
+ * emulator listens on loopback only, and the page's origin (the runtime's port) is not known yet here: any origin.
+ */
+const BROWSER_UPLOAD_CORS = `<CORSConfiguration><CORSRule>
+  <AllowedOrigin>*</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedMethod>GET</AllowedMethod>
+  <AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader>
+  <MaxAgeSeconds>600</MaxAgeSeconds>
+</CORSRule></CORSConfiguration>`;
 export const LOCAL_REGION = 'us-east-1';
 
 export interface Emulators {
@@ -31,41 +35,6 @@ function listen(server: Server): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
   });
-}
-
-/** Creates the table exactly as the CDK storage construct does (keys and the list index from TABLE). */
-async function ensureTable(endpoint: string, tableName: string): Promise<void> {
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
-  } catch (error) {
-    if (!(error instanceof ResourceNotFoundException)) throw error;
-    const { listIndex } = TABLE;
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
-          { AttributeName: listIndex.partitionKey, AttributeType: 'S' },
-          { AttributeName: listIndex.sortKey, AttributeType: 'S' },
-        ],
-        KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: listIndex.name,
-            KeySchema: [
-              { AttributeName: listIndex.partitionKey, KeyType: 'HASH' },
-              { AttributeName: listIndex.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
-      }),
-    );
-  } finally {
-    client.destroy();
-  }
 }
 
 interface S3rverStore {
@@ -100,14 +69,14 @@ export async function startEmulators(dataDir: string, bucketName: string, tableN
     port: 0,
     silent: true,
     directory: s3Dir,
-    configureBuckets: [{ name: bucketName, configs: [] }],
+    configureBuckets: [{ name: bucketName, configs: [BROWSER_UPLOAD_CORS] }],
   });
   makeDeletesConcurrencySafe(s3);
   const s3Address = (await s3.run()) as AddressInfo;
   const dynamo = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const dynamoPort = await listen(dynamo);
   const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
-  await ensureTable(dynamoEndpoint, tableName);
+  await ensureTable(dynamoEndpoint, tableName, dataDir);
 
   return {
     s3Endpoint: `http://127.0.0.1:${s3Address.port}`,

@@ -1,6 +1,7 @@
 // A small pool of worker threads running the processor, so heavy images never stall HTTP requests.
 import { Worker } from 'node:worker_threads';
 import type { S3Event } from 'aws-lambda';
+import { PROCESSOR } from '../lambdas/routes.js';
 
 interface Job {
   jobId: number;
@@ -14,8 +15,23 @@ interface PoolWorker {
   ready: Promise<void>;
 }
 
-/** Like Lambda's asynchronous invocation: a failed event is retried twice, then dropped (and logged). */
-const MAX_ATTEMPTS = 3;
+/** Like Lambda's asynchronous invocation (the stack's retry setting): then the event goes to `onExhausted`. */
+const MAX_ATTEMPTS = PROCESSOR.retryAttempts + 1;
+
+interface WorkerMessage {
+  ready?: boolean;
+  jobId?: number;
+  ok?: boolean;
+  error?: string;
+  errorType?: string;
+}
+
+export interface ProcessorPoolOptions {
+  /** The event failed every attempt: the local stand-in for Lambda's on-failure destination (the DLQ). */
+  onExhausted?: (event: S3Event, error: { errorType: string; errorMessage: string }, attempts: number) => Promise<void>;
+  /** The worker script (tests substitute one that fails). */
+  workerUrl?: URL;
+}
 
 export class ProcessorPool {
   private readonly workers: PoolWorker[] = [];
@@ -24,30 +40,67 @@ export class ProcessorPool {
   private nextJobId = 1;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
+  /** Exhausted events whose on-failure handling is still running (idle() waits for them too). */
+  private settling = 0;
 
-  constructor(size: number, env: Record<string, string>) {
-    for (let i = 0; i < size; i++) this.workers.push(this.spawn(env));
+  constructor(
+    size: number,
+    private readonly env: Record<string, string>,
+    private readonly options: ProcessorPoolOptions = {},
+  ) {
+    for (let i = 0; i < size; i++) this.workers.push(this.spawn());
   }
 
-  private spawn(env: Record<string, string>): PoolWorker {
-    const worker = new Worker(new URL('./processor-worker.mjs', import.meta.url), { env: { ...process.env, ...env } });
+  private spawn(): PoolWorker {
+    const url = this.options.workerUrl ?? new URL('./processor-worker.mjs', import.meta.url);
+    const worker = new Worker(url, { env: { ...process.env, ...this.env } });
     const slot: PoolWorker = { worker, busy: false, ready: Promise.resolve() };
     slot.ready = new Promise((resolve) => {
-      worker.on('message', (message: { ready?: boolean; jobId?: number; ok?: boolean; error?: string }) => {
+      worker.on('message', (message: WorkerMessage) => {
         if (message.ready) return resolve();
-        const running = this.running.get(message.jobId!);
-        if (!running) return;
-        this.running.delete(message.jobId!);
-        slot.busy = false;
-        if (!message.ok) {
-          process.stderr.write(`processor: attempt ${running.job.attempt} failed: ${message.error}\n`);
-          if (running.job.attempt < MAX_ATTEMPTS) this.queue.push({ ...running.job, attempt: running.job.attempt + 1 });
-        }
-        this.pump();
+        const error = { errorType: message.errorType ?? 'Error', errorMessage: message.error ?? '' };
+        this.finish(message.jobId!, slot, message.ok ? undefined : error);
       });
     });
     worker.on('error', (error) => process.stderr.write(`processor worker error: ${error.message}\n`));
+    // A worker that dies (out of memory, a crash in native code) fails its job, like a Lambda crash, and is replaced.
+    worker.on('exit', (code) => {
+      if (this.closed) return;
+      const index = this.workers.indexOf(slot);
+      if (index >= 0) this.workers[index] = this.spawn();
+      for (const [jobId, running] of this.running) {
+        if (running.slot === slot) {
+          this.finish(jobId, slot, { errorType: 'Runtime.ExitError', errorMessage: `worker exited with code ${code}` });
+        }
+      }
+    });
     return slot;
+  }
+
+  private finish(jobId: number, slot: PoolWorker, error?: { errorType: string; errorMessage: string }): void {
+    const running = this.running.get(jobId);
+    if (!running) return;
+    this.running.delete(jobId);
+    slot.busy = false;
+    if (error) {
+      const { job } = running;
+      process.stderr.write(`processor: attempt ${job.attempt} failed: ${error.errorMessage}\n`);
+      if (job.attempt < MAX_ATTEMPTS) {
+        this.queue.push({ ...job, attempt: job.attempt + 1 });
+      } else if (this.options.onExhausted) {
+        this.settling++;
+        this.options
+          .onExhausted(job.event, error, job.attempt)
+          .catch((failure: Error) =>
+            process.stderr.write(`processor: dead-letter handling failed: ${failure.message}\n`),
+          )
+          .finally(() => {
+            this.settling--;
+            this.pump();
+          });
+      }
+    }
+    this.pump();
   }
 
   submit(event: S3Event): void {
@@ -66,7 +119,7 @@ export class ProcessorPool {
       this.running.set(jobId, { job, slot });
       void slot.ready.then(() => slot.worker.postMessage({ jobId, event: job.event }));
     }
-    if (this.queue.length === 0 && this.running.size === 0) {
+    if (this.isIdle()) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       waiters.forEach((resolve) => resolve());
@@ -75,8 +128,12 @@ export class ProcessorPool {
 
   /** Resolves when no event is queued or running. */
   idle(): Promise<void> {
-    if (this.queue.length === 0 && this.running.size === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private isIdle(): boolean {
+    return this.queue.length === 0 && this.running.size === 0 && this.settling === 0;
   }
 
   async close(): Promise<void> {

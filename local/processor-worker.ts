@@ -8,7 +8,8 @@ parentPort!.on('message', async (message: { jobId: number; event: S3Event }) => 
     await handler(message.event);
     parentPort!.postMessage({ jobId: message.jobId, ok: true });
   } catch (error) {
-    parentPort!.postMessage({ jobId: message.jobId, ok: false, error: (error as Error).message });
+    const { name, message: text } = error as Error;
+    parentPort!.postMessage({ jobId: message.jobId, ok: false, error: text, errorType: name });
   }
 });
 parentPort!.postMessage({ ready: true });

@@ -8,8 +8,11 @@ import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { getStores, setStores } from '../lambdas/commons.js';
 import { ENV, KEYS, LARGE_UPLOAD_ROUTE, MAX_UPLOAD_BODY_BYTES, S3_FORCE_PATH_STYLE_ENV } from '../lambdas/config.js';
-import { PROCESSOR, ROUTES } from '../lambdas/routes.js';
+import { PROCESSING_FAILED, PROCESSOR, ROUTES } from '../lambdas/routes.js';
+import type { FileRecord } from '../lambdas/store/records.js';
+import { deadLetterEvent, deliverDeadLetter, type DeadLetterHandler } from './dead-letters.js';
 import { RouteMatcher, toProxyEvent, writeGatewayError, writeProxyResult } from './api-gateway.js';
+import { localCursorSecret } from './cursor-secret.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators, type Emulators } from './emulators.js';
 import { ProcessorPool } from './processor-pool.js';
 import { encodeEventKey, toProcessorEvent } from './s3-events.js';
@@ -96,6 +99,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    // CDK resolves a generated secret into the listing functions; locally one lives in the data folder.
+    [ENV.cursorSecret]: process.env[ENV.cursorSecret] ?? localCursorSecret(dataDir),
   };
   Object.assign(process.env, lambdaEnv);
 
@@ -108,7 +113,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   }
   const matcher = new RouteMatcher(ROUTES);
   const workers = options.processorWorkers ?? Math.max(1, Math.min(2, availableParallelism()));
-  const pool = new ProcessorPool(workers, lambdaEnv);
+  // An event that fails every attempt goes where Lambda would send it: the dead-letter consumer.
+  const deadLetters = (await import(
+    /* @vite-ignore */ new URL(`../lambdas/handlers/${PROCESSING_FAILED.name}.ts`, import.meta.url).href
+  )) as { handler: DeadLetterHandler };
+  const pool = new ProcessorPool(workers, lambdaEnv, {
+    onExhausted: (event, error, attempts) =>
+      deliverDeadLetter(deadLetters.handler, deadLetterEvent(event, error, attempts)),
+  });
 
   // @types/s3rver omits that S3rver is an EventEmitter.
   (emulators.s3 as unknown as EventEmitter).on('event', (raw: { Records?: unknown[] }) => {
@@ -174,7 +186,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 }
 
 async function redeliverUnprocessed(pool: ProcessorPool): Promise<void> {
-  const pending = (await getStores().records.list()).filter((r) => r.status === 'PROCESSING');
+  // Stored PROCESSING, whether readers still see it so or (past its deadline) as FAILED.
+  const pending: FileRecord[] = [];
+  for (const status of ['PROCESSING', 'FAILED'] as const) {
+    let after: string | undefined;
+    do {
+      const page = await getStores().records.listFiles({ status }, { limit: 1000, ...(after ? { after } : {}) });
+      pending.push(...page.items.filter((r) => r.status === 'PROCESSING'));
+      after = page.next ?? undefined;
+    } while (after);
+  }
   for (const record of pending) {
     const key = KEYS.upload(record.id);
     pool.submit({

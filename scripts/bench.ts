@@ -144,6 +144,70 @@ async function benchUploadToPng(): Promise<void> {
   }
 }
 
+/** Upload -> READY through POST /dicom/uploads (presigned PUT to the embedded S3), synthetic multi-frame files. */
+async function benchLargeUploads(): Promise<void> {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  const { startTestRuntime } = await import('../test/support/runtime.js');
+  const { multiFrameMono8 } = await import('../test/fixtures/dicom-builder.js');
+  const api = await startTestRuntime();
+  const files = [
+    {
+      label: '0.5 MB (512 x 512 x 2 frames)',
+      bytes: multiFrameMono8({ rows: 512, columns: 512, frames: 2 }),
+      rounds: 20,
+    },
+    {
+      label: '50 MB (1024 x 1024 x 48 frames)',
+      bytes: multiFrameMono8({ rows: 1024, columns: 1024, frames: 48 }),
+      rounds: 8,
+    },
+  ];
+  try {
+    for (const { label, bytes, rounds } of files) {
+      const total: number[] = [];
+      const afterPut: number[] = [];
+      for (let round = 0; round < rounds + 1; round++) {
+        const started = performance.now();
+        const start = (await (
+          await fetch(`${api.url}/dicom/uploads`, {
+            method: 'POST',
+            body: JSON.stringify({ filename: 'bench.dcm', size_bytes: bytes.length, multipart: false }),
+          })
+        ).json()) as { id: string; upload_url: string };
+        await fetch(start.upload_url, { method: 'PUT', body: bytes });
+        const uploaded = performance.now();
+        let status = 'PROCESSING';
+        while (status === 'PROCESSING') {
+          // A short pause: s3rver shares this thread with the HTTP server being polled.
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          status = ((await (await fetch(`${api.url}/dicom/${start.id}`)).json()) as { status: string }).status;
+        }
+        if (status !== 'READY') throw new Error(`bench file ended ${status}`);
+        if (round > 0) {
+          // round 0 warms the worker
+          total.push(performance.now() - started);
+          afterPut.push(performance.now() - uploaded);
+        }
+        await fetch(`${api.url}/dicom/${start.id}`, { method: 'DELETE' });
+      }
+      console.log(
+        `  ${label.padEnd(32)} POST+PUT->READY p50 ${median(total).toFixed(0)} ms  p95 ${percentile(total, 0.95).toFixed(0)} ms` +
+          `  (after the PUT: p50 ${median(afterPut).toFixed(0)} ms, p95 ${percentile(afterPut, 0.95).toFixed(0)} ms; ${rounds} rounds)`,
+      );
+    }
+  } finally {
+    await api.destroy();
+  }
+}
+
+console.log(
+  'Listing and search on the local runtime (scripts/bench-listing.ts; records written through the RecordStore):',
+);
+await (await import('./bench-listing.js')).benchListing();
+
+console.log('Large-file route: upload -> READY on the local runtime (presigned PUT, sequential):');
+await benchLargeUploads();
+
 if (!existsSync(samplesDir)) {
   console.log(`bench: no corpus at ${samplesDir} (set DICOM_SAMPLES)`);
 } else {

@@ -7,6 +7,12 @@ import { parseDicom, type ParsedDicom } from './parse.js';
 import { encodePng } from './png.js';
 import { hasImage, renderFrameAsync } from './render.js';
 
+/**
+ * Version of what the processor derives (attributes JSON, PNG, record summary). Bump it when a
+ * parser or renderer change alters that output; `scripts/reprocess-all.ts` then rebuilds older records.
+ */
+export const DERIVED_SCHEMA_VERSION = 1;
+
 export interface ProcessOutcome {
   attributesJson: Uint8Array;
   png?: Uint8Array;
@@ -34,6 +40,12 @@ export async function processDicom(bytes: Uint8Array): Promise<ProcessOutcome> {
   return {
     attributesJson: new TextEncoder().encode(JSON.stringify(document)),
     ...(png ? { png } : {}),
-    result: { dicom_info: dicomInfo(parsed), ...dicomIdentifiers(parsed), image, attribute_count: document.count },
+    result: {
+      dicom_info: dicomInfo(parsed),
+      ...dicomIdentifiers(parsed),
+      image,
+      attribute_count: document.count,
+      schema_version: DERIVED_SCHEMA_VERSION,
+    },
   };
 }

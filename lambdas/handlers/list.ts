@@ -1,13 +1,5 @@
-// GET /dicom: every file record, newest first.
-import { getStores } from '../commons.js';
-import { BadRequest } from '../http/errors.js';
+// GET /dicom: one page of file records, newest first, optionally filtered (?patient_id=&modality=&study_date=...).
 import { httpHandler } from '../http/handler.js';
-import { json } from '../http/responses.js';
-import { toFileRecordJson } from '../store/record-json.js';
+import { listingFromQuery, respondWithFiles } from '../http/listing.js';
 
-export const handler = httpHandler('list', async (event) => {
-  const unknown = Object.keys(event.queryStringParameters ?? {});
-  if (unknown.length > 0) throw new BadRequest(`unknown query parameter: ${unknown[0]}`, 'BAD_QUERY');
-  const files = (await getStores().records.list()).map(toFileRecordJson);
-  return json(200, { count: files.length, files });
-});
+export const handler = httpHandler('list', (event) => respondWithFiles(listingFromQuery(event)));

@@ -1,7 +1,7 @@
 // POST /dicom: validate the multipart DICOM upload, store it under a fresh UUID, record it as PROCESSING.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { getStores } from '../commons.js';
-import { KEYS, LARGE_UPLOAD_ROUTE, MAX_UPLOAD_BODY_BYTES } from '../config.js';
+import { KEYS, LARGE_UPLOAD_ROUTE, MAX_UPLOAD_BODY_BYTES, PROCESSING_DEADLINE_SECONDS } from '../config.js';
 import { dicomInfo } from '../dicom/attributes.js';
 import { dicomIdentifiers } from '../dicom/identifiers.js';
 import { parseDicom } from '../dicom/parse.js';
@@ -10,7 +10,7 @@ import { httpHandler } from '../http/handler.js';
 import { readMultipartFile } from '../http/multipart.js';
 import { bodyBytes, header } from '../http/request.js';
 import { json } from '../http/responses.js';
-import type { FileRecord } from '../store/records.js';
+import { secondsFromNow, type FileRecord } from '../store/records.js';
 
 export const handler = httpHandler('upload', async (event) => {
   const body = bodyBytes(event);
@@ -34,6 +34,8 @@ export const handler = httpHandler('upload', async (event) => {
     status: 'PROCESSING',
     dicom_info: dicomInfo(parsed),
     ...dicomIdentifiers(parsed),
+    sha256: createHash('sha256').update(file.bytes).digest('hex'),
+    processing_deadline: secondsFromNow(PROCESSING_DEADLINE_SECONDS),
   };
   const { objects, records } = getStores();
   // Record first: the storage event may reach the processor before PutObject returns.

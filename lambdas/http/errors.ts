@@ -19,9 +19,23 @@ export class BadRequest extends HttpError {
   }
 }
 
+/** A query parameter (or search field) with a value the API cannot use; the body names it in `parameter`. */
+export class InvalidParameter extends HttpError {
+  constructor(parameter: string, message: string) {
+    super(400, 'INVALID_PARAMETER', message, { body: { parameter } });
+  }
+}
+
 export class NotFound extends HttpError {
   constructor(message: string, code = 'NOT_FOUND') {
     super(404, code, message);
+  }
+}
+
+/** The request is valid but the file's state does not allow it now (e.g. reprocess before the bytes arrived). */
+export class Conflict extends HttpError {
+  constructor(message: string, code = 'CONFLICT') {
+    super(409, code, message);
   }
 }
 

@@ -1,6 +1,6 @@
 // Reading what API Gateway hands a Lambda: path ids, query parameters, headers and (base64) bodies.
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { NotFound } from './errors.js';
+import { BadRequest, NotFound } from './errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -24,6 +24,20 @@ export function header(event: APIGatewayProxyEvent, name: string): string | unde
 export function bodyBytes(event: APIGatewayProxyEvent): Buffer {
   if (!event.body) return Buffer.alloc(0);
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+}
+
+/** A JSON object body (base64 or text, as API Gateway may send either); 400 when it is not one. */
+export function jsonBody(event: APIGatewayProxyEvent): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bodyBytes(event).toString('utf8'));
+  } catch {
+    throw new BadRequest('the request body must be a JSON object', 'BAD_JSON');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new BadRequest('the request body must be a JSON object', 'BAD_JSON');
+  }
+  return parsed as Record<string, unknown>;
 }
 
 /** One query parameter; a parameter given twice is ambiguous, so the last one wins as in API Gateway. */

@@ -1,19 +1,25 @@
-// RecordStore on DynamoDB: one item per file, listed newest first through a GSI Query (never a Scan).
+// RecordStore on DynamoDB: one item per file (and per study), listed page by page through GSI Queries, never a Scan.
 import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TABLE } from '../config.js';
-import type { FileRecord, ProcessedResult, RecordStore } from './records.js';
+import { adjustStudy, changeDuplicates, findDuplicates, getStudyItem, toStudySummary } from './dynamo-links.js';
+import { planFileQuery, planStudyQuery, readPage } from './dynamo-queries.js';
+import { fromFileItem, keyUpdates, parseStudyToken, STUDY_COUNTED, studyToken, toFileItem } from './index-keys.js';
+import type { FileFilters, Page, PageRequest, StudySummary } from './queries.js';
+import type { FileRecord, ProcessedResult, ProcessingStatus, ReceivedObject, RecordStore } from './records.js';
 
 const MARSHALL = { removeUndefinedValues: true, convertClassInstanceToMap: false } as const;
+
+/** Fields that only mean something while a record is PROCESSING (or awaiting its bytes). */
+const SETTLED_REMOVES = ['error', 'processing_deadline', 'upload', TABLE.ttlAttribute];
 
 function isConditionFailure(error: unknown): boolean {
   return (
@@ -23,8 +29,7 @@ function isConditionFailure(error: unknown): boolean {
 }
 
 function toRecord(item: Record<string, AttributeValue>): FileRecord {
-  const { list_pk: _listPk, ...record } = unmarshall(item);
-  return record as FileRecord;
+  return fromFileItem(unmarshall(item));
 }
 
 export class DynamoRecordStore implements RecordStore {
@@ -34,14 +39,50 @@ export class DynamoRecordStore implements RecordStore {
   ) {}
 
   async create(record: FileRecord): Promise<void> {
+    const token = studyToken(record);
     await this.client.send(
       new PutItemCommand({
         TableName: this.tableName,
-        Item: marshall({ ...record, [TABLE.listIndex.partitionKey]: TABLE.listPartition }, MARSHALL),
+        Item: marshall({ ...toFileItem(record), ...(token ? { [STUDY_COUNTED]: token } : {}) }, MARSHALL),
         ConditionExpression: 'attribute_not_exists(#id)',
         ExpressionAttributeNames: { '#id': TABLE.partitionKey },
       }),
     );
+    // The item says it is counted before the count moves: a crash between leaves one too few, never two.
+    await this.recountStudy(undefined, token, record);
+    await this.linkDuplicates(record);
+  }
+
+  /** Moves a file's count from the study it was counted in to the one it is in now. */
+  private async recountStudy(before: unknown, after: string | undefined, record: FileRecord): Promise<void> {
+    if (before === after) return;
+    const previous = parseStudyToken(before);
+    const next = parseStudyToken(after);
+    if (previous) await adjustStudy(this.client, this.tableName, -1, previous);
+    if (next) await adjustStudy(this.client, this.tableName, 1, next, record);
+  }
+
+  /** Both copies say so: each gets the other's id in duplicate_of (set operations, so repeats are harmless). */
+  private async linkDuplicates(record: Pick<FileRecord, 'id' | 'sop_instance_uid' | 'sha256'>): Promise<void> {
+    const others = await findDuplicates(this.client, this.tableName, record);
+    if (others.length === 0) return;
+    await changeDuplicates(this.client, this.tableName, record.id, 'ADD', others);
+    for (const other of others) await changeDuplicates(this.client, this.tableName, other, 'ADD', [record.id]);
+  }
+
+  async listFiles(filters: FileFilters, page: PageRequest): Promise<Page<FileRecord>> {
+    const plan = planFileQuery(filters, new Date().toISOString());
+    const result = await readPage(this.client, this.tableName, plan, page);
+    return { ...result, items: result.items.map(toRecord) };
+  }
+
+  async listStudies(page: PageRequest): Promise<Page<StudySummary>> {
+    const result = await readPage(this.client, this.tableName, planStudyQuery(), page);
+    return { ...result, items: result.items.map(toStudySummary) };
+  }
+
+  getStudy(studyInstanceUid: string): Promise<StudySummary | undefined> {
+    return getStudyItem(this.client, this.tableName, studyInstanceUid);
   }
 
   async get(id: string): Promise<FileRecord | undefined> {
@@ -57,29 +98,52 @@ export class DynamoRecordStore implements RecordStore {
 
   async list(): Promise<FileRecord[]> {
     const records: FileRecord[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
+    let after: string | undefined;
     do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: TABLE.listIndex.name,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': TABLE.listIndex.partitionKey },
-          ExpressionAttributeValues: marshall({ ':pk': TABLE.listPartition }),
-          ScanIndexForward: false,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) records.push(toRecord(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+      const page = await this.listFiles({}, { limit: 1000, ...(after ? { after } : {}) });
+      records.push(...page.items);
+      after = page.next ?? undefined;
+    } while (after);
     return records;
   }
 
-  /** Sets fields on an existing record only: a record deleted meanwhile must not come back. */
-  private async updateExisting(id: string, fields: Record<string, unknown>, remove: string[] = []): Promise<boolean> {
+  /**
+   * Sets fields on an existing record only: a record deleted meanwhile must not come back. With
+   * `onlyIfStatus`, only a record in that status is changed.
+   */
+  private async updateExisting(
+    id: string,
+    fields: Record<string, unknown>,
+    remove: string[] = [],
+    onlyIfStatus?: ProcessingStatus,
+  ): Promise<boolean> {
+    return (await this.updateIndexed(id, fields, remove, onlyIfStatus)) !== undefined;
+  }
+
+  /**
+   * updateExisting that keeps the index keys in step with the fields (`current` gives created_at
+   * when study_date changes) and returns the changed attributes' old values; undefined when the
+   * condition failed.
+   */
+  private async updateIndexed(
+    id: string,
+    changes: Record<string, unknown>,
+    removeFields: string[] = [],
+    onlyIfStatus?: ProcessingStatus,
+    current?: Pick<FileRecord, 'created_at'>,
+  ): Promise<Record<string, unknown> | undefined> {
+    if ('study_date' in changes && !current) throw new Error('a study_date change needs the current record');
+    const keyed = keyUpdates(changes, { id, created_at: current?.created_at ?? '' });
+    const fields = keyed.set;
+    const remove = [...removeFields, ...keyed.remove];
     const names: Record<string, string> = { '#id': TABLE.partitionKey };
     const values: Record<string, unknown> = {};
+    let condition = 'attribute_exists(#id)';
+    if (onlyIfStatus) {
+      names['#status'] = 'status';
+      values[':onlyIfStatus'] = onlyIfStatus;
+      condition += ' AND #status = :onlyIfStatus';
+    }
     const sets = Object.entries(fields).map(([field, value], i) => {
       names[`#f${i}`] = field;
       values[`:v${i}`] = value;
@@ -90,46 +154,104 @@ export class DynamoRecordStore implements RecordStore {
       return `#r${i}`;
     });
     try {
-      await this.client.send(
+      const response = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: marshall({ [TABLE.partitionKey]: id }),
           UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: 'attribute_exists(#id)',
+          ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: marshall(values, MARSHALL),
+          ReturnValues: 'UPDATED_OLD',
         }),
       );
-      return true;
+      return response.Attributes ? unmarshall(response.Attributes) : {};
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (isConditionFailure(error)) return undefined;
       throw error;
     }
   }
 
-  markReady(id: string, result: ProcessedResult): Promise<boolean> {
+  markReceived(id: string, received: ReceivedObject, processingDeadline: string): Promise<boolean> {
+    return this.updateExisting(id, { ...received, processing_deadline: processingDeadline }, [
+      'upload',
+      TABLE.ttlAttribute,
+    ]);
+  }
+
+  async markReady(id: string, result: ProcessedResult): Promise<boolean> {
     const { attribute_count: _count, ...fields } = result;
-    return this.updateExisting(id, { ...fields, status: 'READY', modified_at: new Date().toISOString() }, ['error']);
+    const current = await this.get(id);
+    if (!current) return false;
+    // Which study the file counts in changes atomically with the record; the old value says whether
+    // this run is the one that moves the count (a repeated event finds it already moved).
+    const token = studyToken(fields);
+    const old = await this.updateIndexed(
+      id,
+      {
+        ...fields,
+        status: 'READY',
+        modified_at: new Date().toISOString(),
+        ...(token ? { [STUDY_COUNTED]: token } : {}),
+      },
+      token ? SETTLED_REMOVES : [...SETTLED_REMOVES, STUDY_COUNTED],
+      undefined,
+      current,
+    );
+    if (!old) return false;
+    const record: FileRecord = { ...current, ...fields, status: 'READY' };
+    await this.recountStudy(old[STUDY_COUNTED], token, record);
+    await this.linkDuplicates(record);
+    return true;
   }
 
   markFailed(id: string, reason: string): Promise<boolean> {
-    return this.updateExisting(id, { status: 'FAILED', error: reason, modified_at: new Date().toISOString() });
+    return this.updateExisting(
+      id,
+      { status: 'FAILED', error: reason, modified_at: new Date().toISOString() },
+      SETTLED_REMOVES.filter((field) => field !== 'error'),
+    );
+  }
+
+  failProcessing(id: string, reason: string): Promise<boolean> {
+    return this.updateExisting(
+      id,
+      { status: 'FAILED', error: reason, modified_at: new Date().toISOString() },
+      SETTLED_REMOVES.filter((field) => field !== 'error'),
+      'PROCESSING',
+    );
+  }
+
+  markReprocessing(id: string, processingDeadline: string): Promise<boolean> {
+    return this.updateExisting(
+      id,
+      { status: 'PROCESSING', processing_deadline: processingDeadline, modified_at: new Date().toISOString() },
+      ['error'],
+    );
   }
 
   async delete(id: string): Promise<boolean> {
+    let old: Record<string, unknown>;
     try {
-      await this.client.send(
+      const response = await this.client.send(
         new DeleteItemCommand({
           TableName: this.tableName,
           Key: marshall({ [TABLE.partitionKey]: id }),
           ConditionExpression: 'attribute_exists(#id)',
           ExpressionAttributeNames: { '#id': TABLE.partitionKey },
+          ReturnValues: 'ALL_OLD',
         }),
       );
-      return true;
+      old = response.Attributes ? unmarshall(response.Attributes) : {};
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+    // Only the caller whose delete removed the item gets it back: it alone counts the file out.
+    const study = parseStudyToken(old[STUDY_COUNTED]);
+    if (study) await adjustStudy(this.client, this.tableName, -1, study);
+    const { duplicate_of: duplicates } = fromFileItem(old);
+    for (const other of duplicates ?? []) await changeDuplicates(this.client, this.tableName, other, 'DELETE', [id]);
+    return true;
   }
 }

@@ -1,11 +1,48 @@
 // The ObjectStore interface (S3 in AWS and, through the same adapter, the embedded emulator locally).
 
+/** Headers a presigned download answers with, so a browser or curl saves the file under its name. */
+export interface DownloadOptions {
+  contentType: string;
+  contentDisposition: string;
+}
+
+/** One uploaded part of a multipart upload, as the client reports it. */
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+}
+
+/** Why S3 refused to assemble a multipart upload (a client mistake, not a bug). */
+export type MultipartCompletion =
+  { ok: true } | { ok: false; code: 'NO_SUCH_UPLOAD' | 'INVALID_PART' | 'PART_TOO_SMALL'; message: string };
+
 export interface ObjectStore {
-  put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  /** `metadata` becomes S3 user metadata (x-amz-meta-*). */
+  put(key: string, body: Uint8Array, contentType: string, metadata?: Record<string, string>): Promise<void>;
   /** The object's bytes, or undefined when there is no such object. */
   get(key: string): Promise<Uint8Array | undefined>;
+  /** Size and user metadata without the bytes, or undefined when there is no such object. */
+  head(key: string): Promise<{ sizeBytes: number; metadata: Record<string, string> } | undefined>;
   /** Deletes the keys that exist; missing keys are not an error. */
   delete(keys: readonly string[]): Promise<void>;
   /** A short-lived URL that GETs one object. */
-  presignGet(key: string, expiresInSeconds: number): Promise<string>;
+  presignGet(key: string, expiresInSeconds: number, download?: DownloadOptions): Promise<string>;
+  /** A short-lived URL that PUTs exactly `sizeBytes` bytes to one key (the size is signed). */
+  presignPut(key: string, sizeBytes: number, expiresInSeconds: number): Promise<string>;
+  /** Starts a multipart upload; returns its UploadId. */
+  startMultipartUpload(key: string, contentType: string): Promise<string>;
+  /** A short-lived URL that PUTs one part of exactly `sizeBytes` bytes. */
+  presignUploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    sizeBytes: number,
+    expiresInSeconds: number,
+  ): Promise<string>;
+  completeMultipartUpload(key: string, uploadId: string, parts: readonly UploadedPart[]): Promise<MultipartCompletion>;
+  /**
+   * Copies an object onto itself with new metadata: S3 announces it again (ObjectCreated:Copy),
+   * which re-runs whatever its storage event triggers.
+   */
+  copyInPlace(key: string, contentType: string, metadata: Record<string, string>): Promise<void>;
 }

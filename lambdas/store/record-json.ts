@@ -1,7 +1,9 @@
 // The file record as API.md shows it: the contract's fields first, then the added ones.
-import type { FileRecord } from './records.js';
+import { withDeadlineApplied, type FileRecord } from './records.js';
 
-export function toFileRecordJson(record: FileRecord): Record<string, unknown> {
+export function toFileRecordJson(stored: FileRecord): Record<string, unknown> {
+  // A record stuck past its processing deadline is shown FAILED with the reason.
+  const record = withDeadlineApplied(stored);
   return {
     id: record.id,
     filename: record.filename,
@@ -11,6 +13,10 @@ export function toFileRecordJson(record: FileRecord): Record<string, unknown> {
     dicom_info: record.dicom_info,
     status: record.status,
     ...(record.error ? { error: record.error } : {}),
+    // The indexed fields the listing filters on (patient_id, modality, study_date, study_uid, series_uid).
+    patient_id: record.patient_id ?? null,
+    modality: record.modality ?? null,
+    study_date: record.study_date ?? null,
     sop_instance_uid: record.sop_instance_uid ?? null,
     sop_class_uid: record.sop_class_uid ?? null,
     study_instance_uid: record.study_instance_uid ?? null,
@@ -18,7 +24,12 @@ export function toFileRecordJson(record: FileRecord): Record<string, unknown> {
     transfer_syntax_uid: record.transfer_syntax_uid ?? null,
     number_of_frames: record.number_of_frames ?? null,
     has_image: record.image ? record.image.state !== 'NO_IMAGE' : record.dicom_info.ImageDimensions !== null,
+    sha256: record.sha256 ?? null,
+    // Other records of the same file (same SOP Instance UID or SHA-256): both copies say so.
+    duplicate_of: record.duplicate_of ?? [],
+    schema_version: record.schema_version ?? null,
     png: `/dicom/${record.id}/png`,
     attributes: `/dicom/${record.id}/attributes`,
+    file: `/dicom/${record.id}/file`,
   };
 }

@@ -1,5 +1,6 @@
 // The file record model and the RecordStore interface the handlers depend on.
 import type { DicomInfo } from '../dicom/attributes.js';
+import type { FileFilters, Page, PageRequest, StudySummary } from './queries.js';
 
 export type ProcessingStatus = 'PROCESSING' | 'READY' | 'FAILED';
 
@@ -9,8 +10,12 @@ export type ImageState =
   | { state: 'NO_IMAGE' }
   | { state: 'UNRENDERABLE'; reason: string };
 
-/** Identifiers kept beside dicom_info (useful to clients, and indexable later). */
+/** Identifiers kept beside dicom_info, top-level so the listing indexes can key on them. */
 export interface DicomIdentifiers {
+  /** PatientID, Modality (upper case) and StudyDate (YYYYMMDD); null when absent or not indexable. */
+  patient_id: string | null;
+  modality: string | null;
+  study_date: string | null;
   sop_instance_uid: string | null;
   sop_class_uid: string | null;
   study_instance_uid: string | null;
@@ -19,9 +24,20 @@ export interface DicomIdentifiers {
   number_of_frames: number | null;
 }
 
+/** A file the client sends straight to S3 (POST /dicom/uploads); removed from the record when the bytes arrive. */
+export interface DirectUpload {
+  method: 'PUT' | 'MULTIPART';
+  /** When the presigned URLs expire (ISO 8601). */
+  expires_at: string;
+  multipart_upload_id?: string;
+  part_size_bytes?: number;
+  part_count?: number;
+}
+
 export interface FileRecord extends DicomIdentifiers {
   id: string;
   filename: string;
+  /** The stored object's size (declared by the client until a direct upload's bytes arrive). */
   size_bytes: number;
   created_at: string;
   modified_at: string;
@@ -30,24 +46,72 @@ export interface FileRecord extends DicomIdentifiers {
   error?: string;
   dicom_info: DicomInfo;
   image?: ImageState;
+  /** SHA-256 (hex) of the stored bytes. */
+  sha256?: string;
+  /** Version of the derived data (attributes JSON, PNG) the processor last wrote. */
+  schema_version?: number;
+  /** Present while a direct upload's bytes are awaited. */
+  upload?: DirectUpload;
+  /** A record still PROCESSING after this instant (ISO 8601) reads as FAILED: nothing is stuck forever. */
+  processing_deadline?: string;
+  /** DynamoDB TTL (epoch seconds), only while bytes are awaited: a record whose upload never arrives expires. */
+  expires_at_epoch?: number;
+  /** Other records with the same SOP Instance UID or the same SHA-256 (set by the processor). */
+  duplicate_of?: string[];
 }
 
 export interface ProcessedResult extends DicomIdentifiers {
   dicom_info: DicomInfo;
   image: ImageState;
   attribute_count: number;
+  schema_version: number;
+}
+
+/** What the processor learns about the bytes before parsing them. */
+export interface ReceivedObject {
+  size_bytes: number;
+  sha256: string;
+}
+
+/** ISO 8601 instant `seconds` from now. */
+export function secondsFromNow(seconds: number, now = Date.now()): string {
+  return new Date(now + seconds * 1000).toISOString();
+}
+
+/**
+ * The record as readers see it: PROCESSING past its deadline is FAILED (the stored status stays,
+ * so a late processor run still completes it). Writers (processor, DLQ consumer) use the stored one.
+ */
+export function withDeadlineApplied(record: FileRecord, now = Date.now()): FileRecord {
+  if (record.status !== 'PROCESSING' || !record.processing_deadline) return record;
+  if (Date.parse(record.processing_deadline) > now) return record;
+  const error = record.upload
+    ? `the upload did not arrive before its URLs expired (${record.upload.expires_at}); start a new upload`
+    : `processing did not finish by ${record.processing_deadline}; retry with POST /dicom/${record.id}/reprocess`;
+  return { ...record, status: 'FAILED', error };
 }
 
 export interface RecordStore {
   /** Writes a new record; fails if the id exists (ids are fresh UUIDs, so that is a bug). */
   create(record: FileRecord): Promise<void>;
   get(id: string): Promise<FileRecord | undefined>;
-  /** All records, newest first. */
+  /** Every record, newest first, read page by page: for maintenance and start-up, never per request. */
   list(): Promise<FileRecord[]>;
+  /** One page of the records matching every filter, each query served by an index (README "Index design"). */
+  listFiles(filters: FileFilters, page: PageRequest): Promise<Page<FileRecord>>;
+  /** One page of studies, newest study date first. */
+  listStudies(page: PageRequest): Promise<Page<StudySummary>>;
+  getStudy(studyInstanceUid: string): Promise<StudySummary | undefined>;
+  /** The bytes are stored: record their real size and hash, end the upload wait (TTL); false when the record is gone. */
+  markReceived(id: string, received: ReceivedObject, processingDeadline: string): Promise<boolean>;
   /** Marks a record READY with what the processor found; false when the record is gone (deleted meanwhile). */
   markReady(id: string, result: ProcessedResult): Promise<boolean>;
   /** Marks a record FAILED with a reason; false when the record is gone. */
   markFailed(id: string, reason: string): Promise<boolean>;
+  /** Marks FAILED only a record still PROCESSING (the dead-letter path: a later success must win); false otherwise. */
+  failProcessing(id: string, reason: string): Promise<boolean>;
+  /** Sets an existing record back to PROCESSING for a reprocess; false when the record is gone. */
+  markReprocessing(id: string, processingDeadline: string): Promise<boolean>;
   /** Deletes a record; false when there was none. */
   delete(id: string): Promise<boolean>;
 }

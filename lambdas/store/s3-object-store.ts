@@ -1,7 +1,49 @@
 // ObjectStore on S3 with the AWS SDK v3; clients are injected so tests and the local runtime share it.
-import { DeleteObjectsCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+  type GetObjectCommandOutput,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { ObjectStore } from './objects.js';
+import type { DownloadOptions, MultipartCompletion, ObjectStore, UploadedPart } from './objects.js';
+
+/** A missing key: 404, or 403 without s3:ListBucket (least privilege makes S3 hide existence). */
+function isMissing(error: unknown): boolean {
+  const name = (error as { name?: string }).name;
+  if (error instanceof NoSuchKey || name === 'NoSuchKey' || name === 'NotFound') return true;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return status === 404 || status === 403;
+}
+
+/** Reads a body into one buffer of the announced length: no second copy of a file of hundreds of MB. */
+async function readBody(response: GetObjectCommandOutput): Promise<Uint8Array> {
+  const length = response.ContentLength;
+  if (length === undefined) return response.Body!.transformToByteArray();
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for await (const chunk of response.Body as AsyncIterable<Uint8Array>) {
+    if (offset + chunk.length > length) throw new Error(`S3 body longer than its Content-Length (${length})`);
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  if (offset !== length) throw new Error(`S3 body ended after ${offset} of ${length} bytes`);
+  return out;
+}
+
+const MULTIPART_ERRORS: Record<string, Exclude<MultipartCompletion, { ok: true }>['code']> = {
+  NoSuchUpload: 'NO_SUCH_UPLOAD',
+  InvalidPart: 'INVALID_PART',
+  InvalidPartOrder: 'INVALID_PART',
+  EntityTooSmall: 'PART_TOO_SMALL',
+};
 
 export class S3ObjectStore implements ObjectStore {
   constructor(
@@ -9,7 +51,7 @@ export class S3ObjectStore implements ObjectStore {
     private readonly bucket: string,
   ) {}
 
-  async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
+  async put(key: string, body: Uint8Array, contentType: string, metadata?: Record<string, string>): Promise<void> {
     await this.client.send(
       new PutObjectCommand({
         Bucket: this.bucket,
@@ -17,6 +59,7 @@ export class S3ObjectStore implements ObjectStore {
         Body: body,
         ContentType: contentType,
         ContentLength: body.length,
+        ...(metadata ? { Metadata: metadata } : {}),
       }),
     );
   }
@@ -24,11 +67,19 @@ export class S3ObjectStore implements ObjectStore {
   async get(key: string): Promise<Uint8Array | undefined> {
     try {
       const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return await response.Body!.transformToByteArray();
+      return await readBody(response);
     } catch (error) {
-      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
-      // Without s3:ListBucket (least privilege) S3 answers a missing key with 403, not 404.
-      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403) return undefined;
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async head(key: string): Promise<{ sizeBytes: number; metadata: Record<string, string> } | undefined> {
+    try {
+      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { sizeBytes: response.ContentLength ?? 0, metadata: response.Metadata ?? {} };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
       throw error;
     }
   }
@@ -45,9 +96,86 @@ export class S3ObjectStore implements ObjectStore {
     if (failed.length > 0) throw new Error(`S3 DeleteObjects failed for ${failed.length} key(s): ${failed[0]?.Code}`);
   }
 
-  presignGet(key: string, expiresInSeconds: number): Promise<string> {
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+  presignGet(key: string, expiresInSeconds: number, download?: DownloadOptions): Promise<string> {
+    const overrides = download
+      ? { ResponseContentType: download.contentType, ResponseContentDisposition: download.contentDisposition }
+      : {};
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key, ...overrides }), {
       expiresIn: expiresInSeconds,
     });
+  }
+
+  presignPut(key: string, sizeBytes: number, expiresInSeconds: number): Promise<string> {
+    // ContentLength is signed (X-Amz-SignedHeaders=content-length;host): S3 refuses any other size.
+    return getSignedUrl(
+      this.client,
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentLength: sizeBytes }),
+      { expiresIn: expiresInSeconds },
+    );
+  }
+
+  async startMultipartUpload(key: string, contentType: string): Promise<string> {
+    const response = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }),
+    );
+    if (!response.UploadId) throw new Error('S3 CreateMultipartUpload returned no UploadId');
+    return response.UploadId;
+  }
+
+  presignUploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    sizeBytes: number,
+    expiresInSeconds: number,
+  ): Promise<string> {
+    return getSignedUrl(
+      this.client,
+      new UploadPartCommand({
+        Bucket: this.bucket,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: partNumber,
+        ContentLength: sizeBytes,
+      }),
+      { expiresIn: expiresInSeconds },
+    );
+  }
+
+  async completeMultipartUpload(
+    key: string,
+    uploadId: string,
+    parts: readonly UploadedPart[],
+  ): Promise<MultipartCompletion> {
+    try {
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+        }),
+      );
+      return { ok: true };
+    } catch (error) {
+      const { name, message } = error as { name?: string; message?: string };
+      const code = name ? MULTIPART_ERRORS[name] : undefined;
+      if (code) return { ok: false, code, message: message ?? name! };
+      throw error;
+    }
+  }
+
+  async copyInPlace(key: string, contentType: string, metadata: Record<string, string>): Promise<void> {
+    // S3 refuses a copy onto itself unless something changes: REPLACE with fresh metadata does.
+    await this.client.send(
+      new CopyObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        CopySource: `${this.bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`,
+        MetadataDirective: 'REPLACE',
+        ContentType: contentType,
+        Metadata: metadata,
+      }),
+    );
   }
 }

@@ -1,6 +1,6 @@
 // Record look-ups for reads: 404 when missing, and a bounded wait for files still being processed.
 import { HttpError, NotFound } from '../http/errors.js';
-import type { FileRecord, RecordStore } from './records.js';
+import { withDeadlineApplied, type FileRecord, type RecordStore } from './records.js';
 
 export async function requireRecord(records: RecordStore, id: string): Promise<FileRecord> {
   const record = await records.get(id);
@@ -23,7 +23,7 @@ export async function awaitProcessed(records: RecordStore, id: string, waitMs: n
   const deadline = Date.now() + waitMs;
   let delay = 25;
   for (;;) {
-    const record = await requireRecord(records, id);
+    const record = withDeadlineApplied(await requireRecord(records, id));
     if (record.status !== 'PROCESSING') return record;
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw new StillProcessing(id, 2);

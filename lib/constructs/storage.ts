@@ -3,7 +3,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { TABLE } from '../../lambdas/config.js';
+import { TABLE, tableIndexes } from '../../lambdas/config.js';
 
 export interface StorageProps {
   /** Delete the bucket (emptying it first) and the table with the stack; by default both are kept. */
@@ -35,13 +35,18 @@ export class Storage extends Construct {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Set only while a direct upload's bytes are awaited: a record whose upload never arrives expires.
+      timeToLiveAttribute: TABLE.ttlAttribute,
       removalPolicy,
     });
-    this.table.addGlobalSecondaryIndex({
-      indexName: TABLE.listIndex.name,
-      partitionKey: { name: TABLE.listIndex.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: TABLE.listIndex.sortKey, type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.ALL,
-    });
+    // The listing indexes, exactly as the local runtime creates them (one definition in lambdas/config.ts).
+    for (const index of tableIndexes()) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: index.projection === 'ALL' ? dynamodb.ProjectionType.ALL : dynamodb.ProjectionType.KEYS_ONLY,
+      });
+    }
   }
 }

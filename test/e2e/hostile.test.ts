@@ -38,7 +38,8 @@ interface Listing {
 }
 
 async function listing(): Promise<Listing> {
-  return (await (await fetch(`${api.url}/dicom`)).json()) as Listing;
+  // GET /dicom pages (100 by default): one page of 1,000 holds every file these tests make.
+  return (await (await fetch(`${api.url}/dicom?limit=1000`)).json()) as Listing;
 }
 
 async function waitUntilSettled(): Promise<Listing> {

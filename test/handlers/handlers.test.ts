@@ -109,6 +109,9 @@ describe('processor', () => {
         return real.records.markReady(i, result);
       },
       markFailed: (i, r) => real.records.markFailed(i, r),
+      markReceived: (i, r, d) => real.records.markReceived(i, r, d),
+      failProcessing: (i, r) => real.records.failProcessing(i, r),
+      markReprocessing: (i, d) => real.records.markReprocessing(i, d),
       create: (r) => real.records.create(r),
       list: () => real.records.list(),
       delete: (i) => real.records.delete(i),

@@ -11,7 +11,7 @@ import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/config.js';
-import { PROCESSOR, ROUTES } from '../../lambdas/routes.js';
+import { PROCESSING_FAILED, PROCESSOR, ROUTES } from '../../lambdas/routes.js';
 import {
   BUNDLE_FILE_NAME,
   esbuildOptions,
@@ -21,7 +21,7 @@ import {
 import { DicomApiStack } from '../../lib/dicom-api-stack.js';
 
 const run = promisify(execFile);
-const NAMES = [...ROUTES.map((route) => route.name), PROCESSOR.name];
+const NAMES = [...ROUTES.map((route) => route.name), PROCESSOR.name, PROCESSING_FAILED.name];
 const NOT_A_UUID = 'not-a-uuid';
 
 /** Imports a bundle as Lambda's runtime would (ESM, fresh process), checks `handler`, invokes it once. */
@@ -52,8 +52,15 @@ function apiEvent(method: string, resource: string, extra: Record<string, unknow
 }
 
 /** A request each route rejects before touching AWS, so the bundle's own code (parsing, errors, logging) runs. */
-function smokeEvent(name: string): { event: Record<string, unknown>; status?: number } {
+function smokeEvent(name: string): { event: Record<string, unknown>; status?: number; result?: unknown } {
   const route = ROUTES.find((r) => r.name === name);
+  if (name === PROCESSING_FAILED.name) {
+    // A message that is no Lambda failure record is logged and dropped, without calling DynamoDB.
+    return {
+      event: { Records: [{ messageId: 'bundle-test', body: 'not a failure record' }] },
+      result: { batchItemFailures: [] },
+    };
+  }
   if (!route) {
     // The processor ignores a key outside the UUID scheme without calling S3.
     const key = `${PROCESSOR.triggerPrefix}${NOT_A_UUID}`;
@@ -61,8 +68,10 @@ function smokeEvent(name: string): { event: Record<string, unknown>; status?: nu
       event: { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'b' }, object: { key, size: 1 } } }] },
     };
   }
-  if (route.path.includes('{id}')) {
-    return { event: apiEvent(route.method, route.path, { pathParameters: { id: NOT_A_UUID } }), status: 404 };
+  const parameter = /\{(\w+)\}/.exec(route.path)?.[1];
+  if (parameter) {
+    // An id (or study UID) that cannot exist is a 404 before any storage call.
+    return { event: apiEvent(route.method, route.path, { pathParameters: { [parameter]: NOT_A_UUID } }), status: 404 };
   }
   if (route.method === 'GET') {
     return { event: apiEvent(route.method, route.path, { queryStringParameters: { unknown: '1' } }), status: 400 };
@@ -95,7 +104,11 @@ beforeAll(() => {
   const stack = new DicomApiStack(app, 'DicomApiBundles');
   const assembly = app.synth();
   const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Properties: any }>;
-  const functions = [...stack.api.functions, [PROCESSOR.name, stack.processor.function] as const];
+  const functions = [
+    ...stack.api.functions,
+    [PROCESSOR.name, stack.processor.function] as const,
+    [PROCESSING_FAILED.name, stack.processor.failureFunction] as const,
+  ];
   for (const [name, fn] of functions) {
     const s3Key = resources[stack.getLogicalId(fn.node.defaultChild as CfnFunction)]!.Properties.Code.S3Key as string;
     stackBundles.set(name, path.join(assembly.directory, `asset.${s3Key.replace(/\.zip$/, '')}`, BUNDLE_FILE_NAME));
@@ -114,7 +127,7 @@ describe('Lambda bundles', () => {
     expect(readFileSync(bundle).equals(readFileSync(stackBundles.get(name)!)), 'same bytes as the stack asset').toBe(
       true,
     );
-    const { event, status } = smokeEvent(name);
+    const { event, status, result: expected } = smokeEvent(name);
     const { stdout } = await run(process.execPath, [path.join(outRoot, 'runner.mjs'), bundle, JSON.stringify(event)], {
       cwd: outRoot,
       timeout: 30_000,
@@ -134,7 +147,7 @@ describe('Lambda bundles', () => {
     });
     const { result } = JSON.parse(stdout) as { result: { statusCode: number; body: string } | null };
     if (status === undefined) {
-      expect(result).toBeNull();
+      expect(result).toEqual(expected ?? null);
       return;
     }
     expect(result?.statusCode).toBe(status);

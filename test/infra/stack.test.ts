@@ -6,8 +6,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENV, KEYS, LARGE_UPLOAD_ROUTE, TABLE } from '../../lambdas/config.js';
-import { PROCESSOR, ROUTES, type StorageAccess } from '../../lambdas/routes.js';
+import { ENV, KEYS, LARGE_UPLOAD_ROUTE, TABLE, tableIndexes, tableKeyAttributes } from '../../lambdas/config.js';
+import { PROCESSING_FAILED, PROCESSOR, ROUTES, type StorageAccess } from '../../lambdas/routes.js';
 import { ACCESS_ACTIONS, PROJECT_ROOT } from '../../lib/constructs/function-defaults.js';
 import { DicomApiStack } from '../../lib/dicom-api-stack.js';
 
@@ -45,6 +45,7 @@ let template: Template;
 let resources: Record<string, Resource>;
 let bucketId: string;
 let tableId: string;
+let dlqId: string;
 
 /** An IAM resource as readable text: the bucket's ARN as `bucket`, the table's as `table`. */
 function render(value: unknown): string {
@@ -116,6 +117,7 @@ beforeAll(() => {
   resources = template.toJSON().Resources as Record<string, Resource>;
   bucketId = stack.getLogicalId(stack.storage.bucket.node.defaultChild as never);
   tableId = stack.getLogicalId(stack.storage.table.node.defaultChild as never);
+  dlqId = stack.getLogicalId(stack.processor.deadLetterQueue.node.defaultChild as never);
 });
 
 describe('routes', () => {
@@ -139,11 +141,11 @@ describe('routes', () => {
     }
   });
 
-  it('has exactly the 7 application functions: Node 22 on arm64, ESM bundles, one per route plus the processor', () => {
+  it('has exactly the application functions: Node 22 on arm64, ESM bundles, one per route plus the processor and its dead-letter consumer', () => {
     const appFunctions = template.findResources('AWS::Lambda::Function', {
       Properties: { Architectures: ['arm64'] },
     });
-    expect(Object.keys(appFunctions)).toHaveLength(ROUTES.length + 1);
+    expect(Object.keys(appFunctions)).toHaveLength(ROUTES.length + 2);
     for (const fn of Object.values(appFunctions)) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Handler).toBe('index.handler');
@@ -181,9 +183,35 @@ describe('IAM: each function holds only its own actions', () => {
     }
   });
 
-  it('grants the processor exactly its access entry', () => {
+  it('grants the processor exactly its access entry, plus sending to its dead-letter queue', () => {
     const functionId = logicalId(stack, stack.processor.function);
-    expect([...grantsOf(functionId)].sort()).toEqual([...expectedGrants(PROCESSOR.access)].sort());
+    const grants = [...grantsOf(functionId)];
+    expect(grants.filter((g) => !g.startsWith('sqs:')).sort()).toEqual([...expectedGrants(PROCESSOR.access)].sort());
+    expect(grants.filter((g) => g.startsWith('sqs:')).sort()).toEqual(
+      ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'].map((a) => `${a} on ${dlqId}.Arn`),
+    );
+  });
+
+  it('grants the dead-letter consumer its access entry and reading the queue, nothing else', () => {
+    const grants = [...grantsOf(logicalId(stack, stack.processor.failureFunction))];
+    expect(grants.filter((g) => !g.startsWith('sqs:')).sort()).toEqual(
+      [...expectedGrants(PROCESSING_FAILED.access)].sort(),
+    );
+    for (const grant of grants.filter((g) => g.startsWith('sqs:'))) expect(grant).toMatch(` on ${dlqId}.Arn`);
+    expect(grants).toContain(`sqs:ReceiveMessage on ${dlqId}.Arn`);
+    expect(grants).toContain(`sqs:DeleteMessage on ${dlqId}.Arn`);
+  });
+
+  it('presigned upload and download URLs carry the rights of roles scoped to the uploads/ prefix only', () => {
+    const uploadPrefix = `bucket/${KEYS.uploadPrefix}*`;
+    const s3Grants = (route: string) =>
+      [...grantsOf(logicalId(stack, stack.api.functions.get(route)!))].filter((g) => g.startsWith('s3:')).sort();
+    // POST /dicom/uploads presigns PUT and UploadPart (both s3:PutObject): nothing else, nowhere else.
+    expect(s3Grants('largeUpload')).toEqual([`s3:PutObject on ${uploadPrefix}`]);
+    expect(s3Grants('completeUpload')).toEqual([`s3:GetObject on ${uploadPrefix}`, `s3:PutObject on ${uploadPrefix}`]);
+    // GET /dicom/{id}/file presigns GETs of originals only.
+    expect(s3Grants('file')).toEqual([`s3:GetObject on ${uploadPrefix}`]);
+    expect(s3Grants('reprocess')).toEqual([`s3:GetObject on ${uploadPrefix}`, `s3:PutObject on ${uploadPrefix}`]);
   });
 
   it('the list function can only read the table: no write, no delete, no S3', () => {
@@ -238,6 +266,42 @@ describe('processor trigger', () => {
     });
   });
 
+  it('retries a failed event twice, then sends it to an encrypted dead-letter queue kept 14 days', () => {
+    const processorId = logicalId(stack, stack.processor.function);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: processorId },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: PROCESSOR.retryAttempts,
+      MaximumEventAgeInSeconds: PROCESSOR.maxEventAgeSeconds,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlqId, 'Arn'] } } },
+    });
+    expect(PROCESSOR.retryAttempts).toBe(2);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: dlqId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('a consumer of the dead-letter queue marks the failed files (partial batch failures are redelivered)', () => {
+    const consumerId = logicalId(stack, stack.processor.failureFunction);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: consumerId },
+      EventSourceArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const queue = resources[dlqId]!.Properties!;
+    const consumer = resources[consumerId]!.Properties!;
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(consumer.Timeout);
+  });
+
   it('sizes the processor for the largest corpus image (route table memory and timeout)', () => {
     const fn = resources[logicalId(stack, stack.processor.function)]!;
     expect(fn.Properties!.MemorySize).toBe(PROCESSOR.memoryMb);
@@ -284,7 +348,7 @@ describe('storage', () => {
     });
   });
 
-  it('table: on demand, point-in-time recovery, encrypted, keys and list index from config, retained', () => {
+  it('table: on demand, point-in-time recovery, encrypted, keys from config, retained', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       Properties: Match.objectLike({
@@ -292,17 +356,41 @@ describe('storage', () => {
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
         KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: TABLE.listIndex.name,
-            KeySchema: [
-              { AttributeName: TABLE.listIndex.partitionKey, KeyType: 'HASH' },
-              { AttributeName: TABLE.listIndex.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
       }),
+    });
+  });
+
+  it('table: exactly the listing indexes of config (keys, projection), every key attribute a string', () => {
+    const table = Object.values(template.findResources('AWS::DynamoDB::Table'))[0]!.Properties as {
+      GlobalSecondaryIndexes: unknown[];
+      AttributeDefinitions: { AttributeName: string; AttributeType: string }[];
+    };
+    expect(table.GlobalSecondaryIndexes).toEqual(
+      tableIndexes().map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: index.projection },
+      })),
+    );
+    // DynamoDB allows 20 per table; each costs a copy of every item it holds.
+    expect(table.GlobalSecondaryIndexes.length).toBeLessThanOrEqual(20);
+    expect(table.AttributeDefinitions.sort((a, b) => a.AttributeName.localeCompare(b.AttributeName))).toEqual(
+      tableKeyAttributes()
+        .sort()
+        .map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+    );
+    // Files list newest upload first in sharded partitions; the duplicate look-ups hold only keys.
+    expect(TABLE.indexes.filesByCreated).toMatchObject({ partitionKey: 'all_shard', sortKey: 'created_key' });
+    expect(TABLE.indexes.filesBySopInstance.projection).toBe('KEYS_ONLY');
+    expect(TABLE.indexes.filesBySha256.projection).toBe('KEYS_ONLY');
+  });
+
+  it('table: a TTL attribute expires records whose direct upload never arrived', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
     });
   });
 
@@ -389,5 +477,61 @@ describe('outputs', () => {
     expect(references(outputs.BucketName!.Value)).toEqual([bucketId]);
     expect(references(outputs.TableName!.Value)).toEqual([tableId]);
     expect(JSON.stringify(outputs.ApiUrl!.Value)).toContain('execute-api');
+  });
+});
+
+describe('listing: cursor key, log hygiene, study routes', () => {
+  it('the cursor secret is generated by Secrets Manager and reaches exactly the routes that page, by dynamic reference', () => {
+    const secrets = template.findResources('AWS::SecretsManager::Secret');
+    const [secretId, secret] = Object.entries(secrets)[0]!;
+    expect(Object.keys(secrets)).toHaveLength(1);
+    expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64 });
+    expect(secret.Properties.SecretString).toBeUndefined();
+    for (const route of ROUTES) {
+      const variables = resources[logicalId(stack, stack.api.functions.get(route.name)!)]!.Properties!.Environment
+        .Variables as Record<string, unknown>;
+      const value = variables[ENV.cursorSecret];
+      if (route.cursors) {
+        expect(JSON.stringify(value), route.name).toContain('{{resolve:secretsmanager:');
+        expect(references(value), route.name).toEqual([secretId]);
+      } else {
+        expect(value, route.name).toBeUndefined();
+      }
+    }
+    expect(
+      ROUTES.filter((r) => r.cursors)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(['list', 'search', 'studies', 'studyFiles']);
+  });
+
+  it('no stage log can record a query string or body: execution logging off, no data trace, no access log', () => {
+    const stages = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+    expect(stages.length).toBeGreaterThan(0);
+    for (const stage of stages) {
+      expect(stage.Properties.AccessLogSetting).toBeUndefined();
+      for (const setting of stage.Properties.MethodSettings as Record<string, unknown>[]) {
+        expect(setting.LoggingLevel).toBe('OFF');
+        expect(setting.DataTraceEnabled).toBe(false);
+      }
+    }
+  });
+
+  it('the listing routes are read-only on the table; search and the study routes are nested resources of their own', () => {
+    for (const name of ['list', 'search', 'studies', 'study', 'studyFiles']) {
+      const grants = [...grantsOf(logicalId(stack, stack.api.functions.get(name)!))];
+      expect(grants.sort(), name).toEqual([
+        'dynamodb:GetItem on table',
+        'dynamodb:GetItem on table/index/*',
+        'dynamodb:Query on table',
+        'dynamodb:Query on table/index/*',
+      ]);
+    }
+    const parts = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::ApiGateway::Resource')
+      .map((r) => r.Properties!.PathPart as string);
+    // One {study_uid} resource under /studies carries both GET /studies/{study_uid} and its /files child.
+    expect(parts.filter((p) => p === '{study_uid}')).toHaveLength(1);
+    expect(parts).toEqual(expect.arrayContaining(['studies', 'files', 'search']));
   });
 });

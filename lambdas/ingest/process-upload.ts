@@ -1,0 +1,68 @@
+// The processor's work for one upload: read it, hash it, parse it, store what it derives, settle the record.
+import { createHash } from 'node:crypto';
+import { logger, type Stores } from '../commons.js';
+import { KEYS, PROCESSING_DEADLINE_SECONDS } from '../config.js';
+import { DERIVED_SCHEMA_VERSION, processDicom, type ProcessOutcome } from '../dicom/process.js';
+import { BadRequest, HttpError } from '../http/errors.js';
+import { secondsFromNow } from '../store/records.js';
+
+/**
+ * Idempotent: S3 delivers events at least once and Lambda retries failures, so every step may run
+ * again. Anything a bug throws propagates (retries, then the dead-letter queue marks the record).
+ */
+export async function processUpload({ objects, records }: Stores, id: string): Promise<void> {
+  const record = await records.get(id);
+  if (!record) {
+    // Deleted (or its upload expired) before we ran: nobody owns these bytes any more.
+    await objects.delete(KEYS.allObjects(id));
+    return;
+  }
+  if (record.status !== 'PROCESSING') return; // a repeated event for finished work
+  const bytes = await objects.get(KEYS.upload(id));
+  if (!bytes) return; // deleted meanwhile, or a direct upload whose bytes have not arrived
+
+  const started = performance.now();
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const received = { size_bytes: bytes.length, sha256 };
+  if (!(await records.markReceived(id, received, secondsFromNow(PROCESSING_DEADLINE_SECONDS)))) {
+    await objects.delete(KEYS.allObjects(id));
+    return;
+  }
+
+  let outcome: ProcessOutcome;
+  try {
+    if (record.upload && record.size_bytes !== bytes.length) {
+      // S3 enforces the signed size; this keeps emulators (which do not check signatures) honest too.
+      throw new BadRequest(
+        `the uploaded file has ${bytes.length} bytes but ${record.size_bytes} were announced`,
+        'SIZE_MISMATCH',
+      );
+    }
+    outcome = await processDicom(bytes);
+  } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
+    await records.markFailed(id, error.message);
+    // Bytes never seen as DICOM are worth nothing; a file once READY keeps its original (a parser
+    // regression must not destroy the archive: fix, then reprocess).
+    await objects.delete(record.schema_version ? KEYS.derivedObjects(id) : KEYS.allObjects(id));
+    logger.warn('processing failed', { id, code: error.code, bytes: bytes.length });
+    return;
+  }
+
+  const metadata = { 'schema-version': String(DERIVED_SCHEMA_VERSION) };
+  await objects.put(KEYS.attributes(id), outcome.attributesJson, 'application/json', metadata);
+  if (outcome.png) await objects.put(KEYS.png(id), outcome.png, 'image/png', metadata);
+  else await objects.delete([KEYS.png(id)]); // a reprocess must not leave an older PNG behind
+  if (!(await records.markReady(id, outcome.result))) {
+    // Deleted while we worked: remove what we (and the upload) left, so nothing is orphaned.
+    await objects.delete(KEYS.allObjects(id));
+    return;
+  }
+  logger.info('processed', {
+    id,
+    bytes: bytes.length,
+    image: outcome.result.image.state,
+    attributes: outcome.result.attribute_count,
+    ms: Math.round(performance.now() - started),
+  });
+}

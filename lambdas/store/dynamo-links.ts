@@ -1,0 +1,259 @@
+// What ties records together in DynamoDB: a counted item per study, and duplicate_of between copies of a file.
+import {
+  DeleteItemCommand,
+  GetItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { TABLE } from '../config.js';
+import { studyPartition } from './dynamo-queries.js';
+import { shardOf } from './index-keys.js';
+import type { StudySummary } from './queries.js';
+import type { FileRecord } from './records.js';
+
+/** Study items share the table with file records; a file id is a UUID, so these never collide. */
+export const studyItemId = (studyUid: string): string => `STUDY#${studyUid}`;
+
+/** One counter per modality (`modality_count_CT`): a set could not be decremented when a file goes. */
+const MODALITY_COUNT_PREFIX = 'modality_count_';
+
+/** Copies of one file worth looking at: beyond this, duplicate_of lists the first ones only. */
+const MAX_DUPLICATES = 100;
+
+export function isConditionFailure(error: unknown): boolean {
+  return (error as { name?: string }).name === 'ConditionalCheckFailedException';
+}
+
+/** Sorts studies by date, newest first; a study without a date sorts last. */
+function studySort(studyDate: string | null, studyUid: string): string {
+  return `${studyDate ?? '00000000'}#${studyUid}`;
+}
+
+/**
+ * Counts a file in (+1) or out of (-1) its study with single-item atomic updates (ADD), as DynamoDB
+ * has no transactions locally. Callers guarantee each file is counted once: the file item's
+ * `study_counted` changes atomically first, and only the writer that changed it adjusts the count.
+ */
+export async function adjustStudy(
+  client: DynamoDBClient,
+  tableName: string,
+  delta: 1 | -1,
+  study: { studyUid: string; modality: string | null },
+  record?: FileRecord,
+): Promise<void> {
+  const now = new Date().toISOString();
+  const names: Record<string, string> = { '#count': 'instance_count', '#modified': 'modified_at' };
+  const values: Record<string, unknown> = { ':delta': delta, ':now': now };
+  const sets = ['#modified = :now'];
+  const adds = ['#count :delta'];
+  if (study.modality) {
+    names['#modality'] = `${MODALITY_COUNT_PREFIX}${study.modality}`;
+    adds.push('#modality :delta');
+  }
+  const key = marshall({ [TABLE.partitionKey]: studyItemId(study.studyUid) });
+  if (delta > 0) {
+    const describe: Record<string, string | null> = {
+      kind: 'study',
+      study_instance_uid: study.studyUid,
+      [TABLE.indexes.studiesByDate.partitionKey]: studyPartition(shardOf(study.studyUid)),
+    };
+    const firstSeen: Record<string, string | null> = {
+      [TABLE.indexes.studiesByDate.sortKey]: studySort(record?.study_date ?? null, study.studyUid),
+      created_at: now,
+      patient_id: record?.patient_id ?? null,
+      patient_name: record?.dicom_info.PatientName ?? null,
+      study_date: record?.study_date ?? null,
+      study_description: record?.dicom_info.StudyDescription ?? null,
+    };
+    let i = 0;
+    for (const [field, value] of Object.entries(describe)) {
+      names[`#d${i}`] = field;
+      values[`:d${i}`] = value;
+      sets.push(`#d${i} = :d${i}`);
+      i++;
+    }
+    // The first file describes the study; a null is left unset (patient_id keys an index).
+    for (const [field, value] of Object.entries(firstSeen)) {
+      if (value === null) continue;
+      names[`#d${i}`] = field;
+      values[`:d${i}`] = value;
+      sets.push(`#d${i} = if_not_exists(#d${i}, :d${i})`);
+      i++;
+    }
+    const response = await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: key,
+        UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: marshall(values),
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    await sortByLateDate(client, tableName, key, response.Attributes);
+    return;
+  }
+  names['#id'] = TABLE.partitionKey;
+  let remaining: number | undefined;
+  try {
+    const response = await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: key,
+        UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}`,
+        // A study item that is gone stays gone: never a negative count out of nothing.
+        ConditionExpression: 'attribute_exists(#id)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: marshall(values),
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    remaining = response.Attributes?.instance_count?.N ? Number(response.Attributes.instance_count.N) : undefined;
+  } catch (error) {
+    if (isConditionFailure(error)) return;
+    throw error;
+  }
+  if (remaining !== undefined && remaining <= 0) {
+    try {
+      // Only if no file was counted in meanwhile.
+      await client.send(
+        new DeleteItemCommand({
+          TableName: tableName,
+          Key: key,
+          ConditionExpression: '#count <= :zero',
+          ExpressionAttributeNames: { '#count': 'instance_count' },
+          ExpressionAttributeValues: marshall({ ':zero': 0 }),
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+}
+
+/**
+ * A study first seen through a file without a study date sorts last; when a later file brings the
+ * date, the sort key follows it (conditional: only if nobody moved it meanwhile).
+ */
+async function sortByLateDate(
+  client: DynamoDBClient,
+  tableName: string,
+  key: Record<string, AttributeValue>,
+  item: Record<string, AttributeValue> | undefined,
+): Promise<void> {
+  const sortKey = TABLE.indexes.studiesByDate.sortKey;
+  const current = item?.[sortKey]?.S;
+  const studyDate = item?.study_date?.S;
+  const studyUid = item?.study_instance_uid?.S;
+  if (!current || !studyDate || !studyUid || current !== studySort(null, studyUid)) return;
+  try {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: key,
+        UpdateExpression: 'SET #sort = :sort',
+        ConditionExpression: '#sort = :undated',
+        ExpressionAttributeNames: { '#sort': sortKey },
+        ExpressionAttributeValues: { ':sort': { S: studySort(studyDate, studyUid) }, ':undated': { S: current } },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
+
+export function toStudySummary(item: Record<string, AttributeValue>): StudySummary {
+  const raw = unmarshall(item) as Record<string, unknown>;
+  const text = (field: string): string | null => (typeof raw[field] === 'string' ? (raw[field] as string) : null);
+  const modalities = Object.entries(raw)
+    .filter(([field, count]) => field.startsWith(MODALITY_COUNT_PREFIX) && typeof count === 'number' && count > 0)
+    .map(([field]) => field.slice(MODALITY_COUNT_PREFIX.length))
+    .sort();
+  return {
+    study_instance_uid: text('study_instance_uid') ?? '',
+    patient_id: text('patient_id'),
+    patient_name: text('patient_name'),
+    study_date: text('study_date'),
+    study_description: text('study_description'),
+    modalities_in_study: modalities,
+    number_of_instances: typeof raw.instance_count === 'number' ? raw.instance_count : 0,
+    created_at: text('created_at') ?? '',
+    modified_at: text('modified_at') ?? '',
+  };
+}
+
+export async function getStudyItem(
+  client: DynamoDBClient,
+  tableName: string,
+  studyUid: string,
+): Promise<StudySummary | undefined> {
+  const response = await client.send(
+    new GetItemCommand({
+      TableName: tableName,
+      Key: marshall({ [TABLE.partitionKey]: studyItemId(studyUid) }),
+      ConsistentRead: true,
+    }),
+  );
+  return response.Item ? toStudySummary(response.Item) : undefined;
+}
+
+/** Ids of the other records with the same SOP Instance UID or the same SHA-256 (two small KEYS_ONLY queries). */
+export async function findDuplicates(
+  client: DynamoDBClient,
+  tableName: string,
+  record: Pick<FileRecord, 'id' | 'sop_instance_uid' | 'sha256'>,
+): Promise<string[]> {
+  const I = TABLE.indexes;
+  const lookups = [
+    [I.filesBySopInstance, record.sop_instance_uid],
+    [I.filesBySha256, record.sha256],
+  ] as const;
+  const ids = new Set<string>();
+  for (const [index, value] of lookups) {
+    if (!value) continue;
+    const response = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: index.name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': index.partitionKey },
+        ExpressionAttributeValues: { ':pk': { S: value } },
+        Limit: MAX_DUPLICATES,
+      }),
+    );
+    for (const item of response.Items ?? []) {
+      const id = item[TABLE.partitionKey]?.S;
+      if (id && id !== record.id) ids.add(id);
+    }
+  }
+  return [...ids].sort();
+}
+
+/** Adds (or removes) ids to a record's duplicate_of string set; a record that is gone is left alone. */
+export async function changeDuplicates(
+  client: DynamoDBClient,
+  tableName: string,
+  id: string,
+  action: 'ADD' | 'DELETE',
+  ids: string[],
+): Promise<void> {
+  if (ids.length === 0) return;
+  try {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: marshall({ [TABLE.partitionKey]: id }),
+        // ADD and DELETE on a set are idempotent: a repeated processor run changes nothing.
+        UpdateExpression: `${action} #dups :ids`,
+        ConditionExpression: 'attribute_exists(#id)',
+        ExpressionAttributeNames: { '#dups': 'duplicate_of', '#id': TABLE.partitionKey },
+        ExpressionAttributeValues: { ':ids': { SS: ids } },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}

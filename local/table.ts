@@ -1,0 +1,141 @@
+// The local table, created from lambdas/config.ts TABLE as CDK creates it, and upgraded when an older runtime made it.
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  ResourceNotFoundException,
+  ScanCommand,
+  type AttributeValue,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { TABLE, tableIndexes, tableKeyAttributes } from '../lambdas/config.js';
+import { indexedInfoFields } from '../lambdas/dicom/identifiers.js';
+import { DynamoRecordStore } from '../lambdas/store/dynamo-record-store.js';
+import { fromFileItem } from '../lambdas/store/index-keys.js';
+
+type Item = Record<string, AttributeValue>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function createTableInput(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: tableKeyAttributes().map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+    KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: tableIndexes().map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: index.projection },
+    })),
+  };
+}
+
+async function describe(client: DynamoDBClient, tableName: string): Promise<string[] | undefined> {
+  try {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return (Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName ?? '').sort();
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException) return undefined;
+    throw error;
+  }
+}
+
+async function scanAll(client: DynamoDBClient, tableName: string): Promise<Item[]> {
+  const items: Item[] = [];
+  let startKey: Item | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({ TableName: tableName, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+}
+
+async function recreate(client: DynamoDBClient, tableName: string): Promise<void> {
+  if (await describe(client, tableName)) {
+    await client.send(new DeleteTableCommand({ TableName: tableName }));
+    const deadline = Date.now() + 10_000;
+    while (await describe(client, tableName)) {
+      if (Date.now() > deadline) throw new Error(`table ${tableName} was not deleted`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  await client.send(new CreateTableCommand(createTableInput(tableName)));
+}
+
+/**
+ * Writes the saved items into the new table. File records go through the RecordStore, which
+ * derives their index keys (and, for records older than the indexes, the indexed fields from
+ * dicom_info) and rebuilds study counts and duplicate links; study items are rebuilt, not copied.
+ */
+async function restore(client: DynamoDBClient, tableName: string, items: Item[]): Promise<void> {
+  const store = new DynamoRecordStore(client, tableName);
+  for (const item of items) {
+    const id = item[TABLE.partitionKey]?.S ?? '';
+    if (id.startsWith('STUDY#')) continue;
+    if (!UUID.test(id)) {
+      await client.send(new PutItemCommand({ TableName: tableName, Item: item }));
+      continue;
+    }
+    const { duplicate_of: _duplicates, ...record } = fromFileItem(unmarshall(item));
+    const fromInfo = indexedInfoFields(record.dicom_info);
+    record.patient_id ??= fromInfo.patient_id;
+    record.modality ??= fromInfo.modality;
+    record.study_date ??= fromInfo.study_date;
+    try {
+      await store.create(record);
+    } catch (error) {
+      // A restore cut short and resumed finds some records already written.
+      if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+    }
+  }
+}
+
+/**
+ * Creates the table when it is missing. A table whose indexes differ from TABLE (made by an older
+ * runtime: dynalite cannot add an index to a table) is upgraded: its items are saved to
+ * `<dataDir>/<table>.upgrade.json`, the table is recreated and the items written back; a start cut
+ * short in between finds the file and finishes the job.
+ */
+export async function ensureTable(endpoint: string, tableName: string, dataDir: string): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const saved = join(dataDir, `${tableName}.upgrade.json`);
+  try {
+    const wanted = tableIndexes()
+      .map((index) => index.name)
+      .sort();
+    const existing = await describe(client, tableName);
+    if (existsSync(saved)) {
+      if (existing?.join() !== wanted.join()) await recreate(client, tableName);
+    } else if (!existing) {
+      await client.send(new CreateTableCommand(createTableInput(tableName)));
+      return;
+    } else if (existing.join() === wanted.join()) {
+      return;
+    } else {
+      const items = await scanAll(client, tableName);
+      writeFileSync(`${saved}.tmp`, JSON.stringify(items));
+      renameSync(`${saved}.tmp`, saved);
+      await recreate(client, tableName);
+    }
+    await restore(client, tableName, JSON.parse(readFileSync(saved, 'utf8')) as Item[]);
+    rmSync(saved);
+  } finally {
+    client.destroy();
+  }
+}

@@ -1,0 +1,524 @@
+// The web page in headless Chromium against the local runtime: upload, list, open, look, search, delete, API key.
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../lambdas/routes.js';
+import { PROJECT_ROOT } from '../../lib/constructs/function-defaults.js';
+import { buildDicom, patientElements, sampleCt } from '../fixtures/dicom-builder.js';
+import { headPhantomCt } from '../fixtures/phantom.js';
+import { startTestRuntime, type TestRuntime } from '../support/runtime.js';
+
+/** Debian's chromium (a test tool's own browser download cannot work offline). */
+const CHROMIUM = '/usr/bin/chromium';
+const HAS_CHROMIUM = existsSync(CHROMIUM);
+/** The flags that keep Chromium quiet on a closed network; Playwright adds headless and a fresh profile. */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+/** `UPDATE_SCREENSHOTS=1 npm test` rewrites the README's screenshots; normal runs leave the tree clean. */
+const SCREENSHOT_DIR = process.env.UPDATE_SCREENSHOTS === '1' ? path.join(PROJECT_ROOT, 'docs', 'screenshots') : null;
+const LAPTOP = { width: 1280, height: 860 };
+const PHONE = { width: 390, height: 844 };
+const PATIENT = 'Yamada^Tarou=山田^太郎';
+const SIZE = 256;
+const FRAMES = 3;
+
+/** What the in-page callbacks read of an element (this file compiles without the DOM library). */
+interface ImageElement {
+  naturalWidth: number;
+  naturalHeight: number;
+  src: string;
+  getBoundingClientRect(): { width: number; height: number };
+}
+interface ProgressBar {
+  value: number;
+  max: number;
+}
+
+if (!HAS_CHROMIUM) {
+  process.stderr.write(`test/browser skipped: ${CHROMIUM} not found (install it: apt-get install -y chromium)\n`);
+}
+
+/** A Japanese patient's head CT with a coded procedure (a sequence) and UTF-8 text (ISO_IR 192). */
+function japaneseHeadCt(): Uint8Array {
+  return headPhantomCt({
+    size: SIZE,
+    frames: FRAMES,
+    name: PATIENT,
+    patientId: 'JP-0042',
+    description: '頭部 CT HEAD',
+    studyDate: '20240312',
+    charset: 'ISO_IR 192',
+    extra: [
+      { tag: 0x00080080, vr: 'LO', value: '山田記念病院' },
+      {
+        tag: 0x00081032,
+        vr: 'SQ',
+        value: {
+          items: [
+            [
+              { tag: 0x00080100, vr: 'SH', value: 'CTHEAD' },
+              { tag: 0x00080102, vr: 'SH', value: 'L' },
+              { tag: 0x00080104, vr: 'LO', value: '頭部CT 単純' },
+            ],
+          ],
+        },
+      },
+    ],
+  });
+}
+
+/** An MR-like record without pixel data worries nobody; a plain second image keeps the list realistic. */
+function otherFiles(): { name: string; bytes: Uint8Array }[] {
+  return [
+    {
+      name: 'knee-mr.dcm',
+      bytes: buildDicom([
+        ...patientElements({
+          name: 'Doe^Jane',
+          id: 'P-1002',
+          studyDate: '20231102',
+          description: 'MR KNEE',
+          modality: 'MR',
+        }),
+      ]),
+    },
+    { name: 'ct-small.dcm', bytes: sampleCt() },
+  ];
+}
+
+let api: TestRuntime;
+let browser: Browser;
+let context: BrowserContext | undefined;
+let page: Page;
+/** Console errors and failed page scripts: a CSP violation shows up here. */
+let pageErrors: string[];
+
+async function newPage(viewport = LAPTOP): Promise<Page> {
+  context = await browser.newContext({ viewport, locale: 'en-GB' });
+  const opened = await context.newPage();
+  pageErrors = [];
+  opened.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+  opened.on('console', (message) => {
+    // The page itself logs nothing; a 4xx the page handles shows as a resource error, which is fine.
+    if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) pageErrors.push(message.text());
+  });
+  return opened;
+}
+
+/** Saves what the page shows now (CJK text needs a CJK font, e.g. Debian's fonts-noto-cjk, to look right). */
+async function screenshot(name: string, fullPage = false): Promise<void> {
+  if (!SCREENSHOT_DIR) return;
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, name), fullPage });
+}
+
+/** The row of the file list whose patient cell shows `text`. */
+function fileRow(text: string) {
+  return page.locator('#file-rows tr', { hasText: text });
+}
+
+describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`, () => {
+  beforeAll(async () => {
+    api = await startTestRuntime();
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await api?.destroy();
+  });
+  afterEach(async () => {
+    if (!context) return;
+    await context.close();
+    context = undefined;
+    expect(pageErrors, 'no script errors or CSP violations').toEqual([]);
+  });
+
+  it('is served at / with a CSP, and its scripts and stylesheet at /web/{file}', async () => {
+    const response = await fetch(`${api.url}/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(response.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
+    expect(await response.text()).toContain('<base href="/" />');
+    const script = await fetch(`${api.url}/web/app.js`);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+  });
+
+  it('uploads several files at once, each with a progress bar and its outcome, and lists them', async () => {
+    page = await newPage();
+    await page.goto(`${api.url}/`);
+    await expect.poll(() => page.locator('#list-status').textContent()).toBe('');
+    await expect.poll(() => page.locator('#file-rows').textContent()).toContain('No files yet');
+
+    await page.setInputFiles('#file-input', [
+      { name: 'head-ct.dcm', mimeType: 'application/dicom', buffer: Buffer.from(japaneseHeadCt()) },
+      ...otherFiles().map((f) => ({ name: f.name, mimeType: 'application/dicom', buffer: Buffer.from(f.bytes) })),
+      { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('these are notes, not an image') },
+    ]);
+    const items = page.locator('#upload-list li');
+    await expect.poll(() => items.count()).toBe(4);
+    await expect.poll(() => page.locator('#upload-list li[data-state="busy"]').count(), { timeout: 15_000 }).toBe(0);
+    const outcomes = Object.fromEntries(
+      await items.evaluateAll((rows) =>
+        rows.map((row) => [
+          row.querySelector('.upload-name')?.textContent,
+          row.querySelector('.upload-outcome')?.textContent,
+        ]),
+      ),
+    );
+    expect(outcomes['head-ct.dcm']).toBe('Uploaded. Open');
+    expect(outcomes['knee-mr.dcm']).toMatch(/^Uploaded/);
+    // The API's own message, so the person knows what was wrong.
+    expect(outcomes['notes.txt']).toMatch(/^Failed: not a DICOM file/);
+    const progress = await page
+      .locator('#upload-list li[data-state="ok"] progress')
+      .evaluateAll((bars) =>
+        bars.map((bar) => (bar as unknown as ProgressBar).value / (bar as unknown as ProgressBar).max),
+      );
+    expect(progress).toEqual([1, 1, 1]);
+    await expect.poll(() => page.locator('#announcer').textContent()).toBe('Uploads finished: 3 uploaded, 1 failed.');
+
+    // Listed with the name read in UTF-8, the date, modality and description, and READY once processed.
+    const row = fileRow('山田');
+    await expect.poll(() => row.locator('.badge').textContent(), { timeout: 15_000 }).toBe('Ready');
+    const cells = await row.locator('td').allTextContents();
+    expect(cells.slice(0, 6)).toEqual([
+      'Yamada, Tarou (山田 太郎)head-ct.dcm',
+      '2024-03-12',
+      'CT',
+      '頭部 CT HEAD',
+      expect.stringMatching(/^\d+(\.\d)? (kB|MB)$/),
+      'Ready',
+    ]);
+    await expect.poll(() => page.locator('#file-rows tr').count()).toBe(3);
+    await expect.poll(() => page.locator('#file-rows .badge').allTextContents()).toEqual(['Ready', 'Ready', 'Ready']);
+    await screenshot('list.png', true);
+    await page.locator('#clear-uploads').click();
+    await expect.poll(() => items.count()).toBe(0);
+  });
+
+  it('opens a file: the image at its natural size, the summary, and the attribute table with search', async () => {
+    page = await newPage();
+    await page.goto(`${api.url}/`);
+    await fileRow('山田').locator('a.file-link').click();
+    await expect.poll(() => page.locator('#detail-heading').textContent()).toBe('Yamada, Tarou (山田 太郎)');
+    expect(await page.locator(':focus').getAttribute('id')).toBe('detail-heading');
+
+    // The PNG arrives with the API key path (fetch -> blob:) and shows one image pixel per CSS pixel.
+    const image = page.locator('#image');
+    await expect.poll(() => image.evaluate((img) => (img as unknown as ImageElement).naturalWidth)).toBe(SIZE);
+    const shown = await image.evaluate((img) => {
+      const box = img.getBoundingClientRect();
+      const element = img as unknown as ImageElement;
+      return { src: element.src, natural: [element.naturalWidth, element.naturalHeight], box: [box.width, box.height] };
+    });
+    expect(shown.src).toMatch(/^blob:/);
+    expect(shown.natural).toEqual([SIZE, SIZE]);
+    expect(shown.box).toEqual([SIZE, SIZE]);
+    expect(await image.getAttribute('alt')).toBe(
+      `Image of head-ct.dcm, frame 1 of ${FRAMES}, ${SIZE} × ${SIZE} pixels`,
+    );
+
+    // Multi-frame: a frame slider when the API renders other frames, else a note that it renders the first only.
+    await expect.poll(() => page.locator('#frame-controls').isVisible()).toBe(true);
+    expect(await page.locator('#frame').getAttribute('max')).toBe(String(FRAMES));
+    const frameSupported = (await fetch(`${api.url}/dicom/${await openId()}/png?frame=0`)).status === 400;
+    if (frameSupported) {
+      const first = await image.getAttribute('src');
+      await page.locator('#frame').fill('3');
+      await expect.poll(() => image.getAttribute('src')).not.toBe(first);
+      await expect.poll(() => page.locator('#frame-output').textContent()).toBe(`3 of ${FRAMES}`);
+    } else {
+      expect(await page.locator('#frame').isDisabled()).toBe(true);
+      expect(await page.locator('#frame-controls .note').textContent()).toBe('This API renders only the first frame.');
+    }
+    const windowSupported = (await fetch(`${api.url}/dicom/${await openId()}/png?window=x`)).status === 400;
+    expect(await page.locator('#window-form').isVisible()).toBe(windowSupported);
+
+    const summary = await page.locator('#summary').innerText();
+    expect(summary).toContain(PATIENT);
+    expect(summary).toContain('JP-0042');
+    expect(summary).toContain(`${SIZE} × ${SIZE} pixels`);
+
+    // Every attribute, the Japanese values decoded (ISO_IR 192).
+    const search = page.locator('#attribute-search');
+    await expect.poll(() => page.locator('#attribute-status').textContent()).toMatch(/^\d+ attributes\.$/);
+    const rowOf = (tag: string) => page.locator(`#attribute-rows tr[data-key="${tag}"]`);
+    expect(await rowOf('0010,0010').locator('td.value').textContent()).toBe(PATIENT);
+    expect(await rowOf('0008,0080').locator('td.value').textContent()).toBe('山田記念病院');
+
+    // Search by keyword, by tag in each form the API knows, by name, by value.
+    for (const query of ['PatientName', '0010,0010', '(0010,0010)', '00100010', "Patient's Name", '太郎']) {
+      await search.fill(query);
+      await expect.poll(() => page.locator('#attribute-status').textContent(), { message: query }).toMatch(/match/);
+      const keys = await page
+        .locator('#attribute-rows tr')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
+      expect(keys, query).toContain('0010,0010');
+      expect(keys.length, query).toBeLessThan(5);
+    }
+    await search.fill('no such attribute anywhere');
+    await expect
+      .poll(() => page.locator('#attribute-status').textContent())
+      .toBe('No attribute matches “no such attribute anywhere”.');
+    // A match inside a sequence brings its sequence and item along.
+    await search.fill('CodeMeaning');
+    await expect
+      .poll(() => page.locator('#attribute-rows tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key'))))
+      .toEqual(['0008,1032', '0008,1032/1', '0008,1032/1/0008,0104']);
+    expect(await rowOf('0008,1032/1/0008,0104').locator('td.value').textContent()).toBe('頭部CT 単純');
+
+    // Sequences open and close from the keyboard.
+    await search.fill('');
+    await expect.poll(() => page.locator('#attribute-status').textContent()).toMatch(/^\d+ attributes\.$/);
+    expect(await rowOf('0008,1032/1/0008,0100').count()).toBe(0);
+    const toggle = rowOf('0008,1032').locator('button.toggle');
+    expect(await toggle.getAttribute('aria-expanded')).toBe('false');
+    await toggle.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => rowOf('0008,1032/1/0008,0100').locator('td.value').textContent()).toBe('CTHEAD');
+    const reopened = rowOf('0008,1032').locator('button.toggle');
+    expect(await reopened.getAttribute('aria-expanded')).toBe('true');
+    expect(await reopened.evaluate((button) => button === button.ownerDocument.activeElement)).toBe(true);
+    // Pixel Data is not inlined: its length is shown instead.
+    expect(await rowOf('7FE0,0010').locator('td.value').textContent()).toBe(
+      `binary, ${(SIZE * SIZE * FRAMES * 2).toLocaleString('en-GB')} bytes`,
+    );
+    await page.evaluate('window.scrollTo(0, 0)');
+    await screenshot('detail.png');
+  });
+
+  it('offers a frame slider and CT window presets when the PNG route takes ?frame= and ?window=', async () => {
+    page = await newPage();
+    const asked: string[] = [];
+    // Stand in for a renderer with frames and windows: bad values are 400, others get the default PNG.
+    await page.route(/\/png\?/, async (route) => {
+      const url = new URL(route.request().url());
+      asked.push(decodeURIComponent(url.search));
+      if (url.searchParams.get('frame') === '0' || url.searchParams.get('window') === 'x') {
+        return route.fulfill({
+          status: 400,
+          contentType: 'application/json',
+          body: JSON.stringify({ error: 'invalid value', code: 'INVALID_PARAMETER' }),
+        });
+      }
+      url.search = '';
+      return route.continue({ url: url.href });
+    });
+    await page.goto(`${api.url}/`);
+    await fileRow('山田').locator('a.file-link').click();
+    await expect.poll(() => page.locator('#window-form').isVisible()).toBe(true);
+    expect(await page.locator('#frame').isDisabled()).toBe(false);
+    expect(await page.locator('#frame-controls .note').textContent()).toBe('');
+
+    await page.locator('#frame').fill('3');
+    await expect.poll(() => asked).toContain('?frame=3');
+    expect(await page.locator('#frame-output').textContent()).toBe(`3 of ${FRAMES}`);
+    const presets = await page.locator('#window-preset option').allTextContents();
+    expect(presets).toEqual(expect.arrayContaining(['As the file says', 'Lung (-600 / 1500)', 'Custom']));
+    await page.locator('#window-preset').selectOption({ label: 'Lung (-600 / 1500)' });
+    await expect.poll(() => asked).toContain('?frame=3&window=-600,1500');
+    await page.locator('#window-center').fill('35');
+    await page.locator('#window-width').fill('90');
+    await page.locator('#window-form button[type="submit"]').click();
+    await expect.poll(() => asked).toContain('?frame=3&window=35,90');
+    expect(await page.locator('#window-preset').inputValue()).toBe('custom');
+    await expect
+      .poll(() => page.locator('#image').getAttribute('alt'))
+      .toBe(`Image of head-ct.dcm, frame 3 of ${FRAMES}, ${SIZE} × ${SIZE} pixels`);
+  });
+
+  it('deletes a file after a confirmation, and the API forgets it', async () => {
+    page = await newPage();
+    await page.goto(`${api.url}/`);
+    const row = fileRow('Doe, Jane');
+    await expect.poll(() => row.count()).toBe(1);
+    const id = await row.getAttribute('data-id');
+
+    // Cancel keeps it.
+    await row.getByRole('button', { name: 'Delete knee-mr.dcm' }).click();
+    const dialog = page.locator('#confirm-dialog');
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    expect(await dialog.locator('#confirm-text').textContent()).toContain('knee-mr.dcm (Doe, Jane)');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    expect((await fetch(`${api.url}/dicom/${id}`)).status).toBe(200);
+
+    await row.getByRole('button', { name: 'Delete knee-mr.dcm' }).click();
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => fileRow('Doe, Jane').count()).toBe(0);
+    expect(await page.locator('#list-status').textContent()).toBe('Deleted knee-mr.dcm.');
+    expect(await page.locator(':focus').getAttribute('id')).toBe('files-heading');
+    expect((await fetch(`${api.url}/dicom/${id}`)).status).toBe(404);
+
+    // And from the detail view, which then returns to the list.
+    await fileRow('DOE, JOHN').locator('a.file-link').click();
+    await expect.poll(() => page.locator('#detail-heading').textContent()).toBe('DOE, JOHN');
+    await page.locator('#delete-file').click();
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => page.locator('#list-view').isVisible()).toBe(true);
+    await expect.poll(() => page.locator('#file-rows tr').count()).toBe(1);
+  });
+
+  it('shows DICOM values as text, never as markup', async () => {
+    const hostile = '<img src=x onerror="window.__pwned=1">^<b>bold</b>';
+    const form = new FormData();
+    const bytes = buildDicom([...patientElements({ name: hostile, description: '<script>window.__pwned=2</script>' })]);
+    form.append('file', new Blob([bytes]), '<i>x</i>.dcm');
+    expect((await fetch(`${api.url}/dicom`, { method: 'POST', body: form })).status).toBe(201);
+    page = await newPage();
+    await page.goto(`${api.url}/`);
+    const row = fileRow('<b>bold</b>');
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.locator('td').nth(3).textContent()).toBe('<script>window.__pwned=2</script>');
+    expect(await page.locator('#file-rows img, #file-rows b, #file-rows script, #file-rows i').count()).toBe(0);
+    await row.locator('a.file-link').click();
+    await expect
+      .poll(() => page.locator('#attribute-rows tr[data-key="0010,0010"] td.value').textContent())
+      .toBe(hostile);
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
+    expect(await page.locator('#attribute-rows img, #summary img').count()).toBe(0);
+  });
+
+  it('asks for an API key once when the API refuses, keeps it, and sends it as x-api-key', async () => {
+    page = await newPage();
+    const KEY = 'test-key-123';
+    const refusedWithout: string[] = [];
+    // Stand in for an API with access control on: every API path needs the key.
+    await page.route(/\/dicom(\/|\?|$)/, async (route) => {
+      if (route.request().headers()['x-api-key'] === KEY) return route.continue();
+      refusedWithout.push(route.request().url());
+      return route.fulfill({
+        status: 403,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: 'the API key is missing or not valid', code: 'INVALID_API_KEY' }),
+      });
+    });
+    await page.goto(`${api.url}/`);
+    const dialog = page.locator('#key-dialog');
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    expect(await dialog.locator('#key-reason').textContent()).toContain('the API key is missing or not valid');
+    await page.locator('#key-input').fill(KEY);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('#file-rows a.file-link').count()).toBeGreaterThan(0);
+    expect(await page.evaluate("localStorage.getItem('dicom-api-key')")).toBe(KEY);
+
+    // The image is fetched with the key too (an <img src> could not send it).
+    await fileRow('山田').locator('a.file-link').click();
+    await expect
+      .poll(() => page.locator('#image').evaluate((img) => (img as unknown as ImageElement).naturalWidth))
+      .toBeGreaterThan(0);
+
+    // A reload asks no more.
+    const refusedBefore = refusedWithout.length;
+    await page.reload();
+    await expect.poll(() => page.locator('#detail-heading').textContent()).not.toBe('Loading…');
+    expect(await dialog.isVisible()).toBe(false);
+    expect(refusedWithout.length).toBe(refusedBefore);
+  });
+
+  it('fits a phone screen: no sideways scrolling, the file table as labelled cards', async () => {
+    page = await newPage(PHONE);
+    await page.goto(`${api.url}/`);
+    await expect.poll(() => page.locator('#file-rows a.file-link').count()).toBeGreaterThan(0);
+    const overflow = () => page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    // Each cell says what it is, as the hidden column headings would.
+    const labels = await page
+      .locator('#file-rows tr')
+      .first()
+      .locator('td')
+      .evaluateAll((cells) =>
+        cells.map((cell) => cell.ownerDocument.defaultView!.getComputedStyle(cell, '::before').content),
+      );
+    expect(labels.slice(1, 6)).toEqual(['"Study date: "', '"Modality: "', '"Description: "', '"Size: "', '"Status: "']);
+    await page.locator('#file-rows a.file-link').first().click();
+    await expect.poll(() => page.locator('#attribute-status').textContent()).toMatch(/attributes\./);
+    expect(await overflow()).toBeLessThanOrEqual(0);
+  });
+
+  it('pages through many files, and filters them the way the API offers (patient IDs kept out of URLs)', async () => {
+    const MANY = 26;
+    await Promise.all(
+      Array.from({ length: MANY }, async (_, i) => {
+        const form = new FormData();
+        const bytes = buildDicom(patientElements({ name: `Echo^Patient${i}`, id: `US-${i}`, modality: 'US' }));
+        form.append('file', new Blob([bytes]), `echo-${i}.dcm`);
+        expect((await fetch(`${api.url}/dicom`, { method: 'POST', body: form })).status).toBe(201);
+      }),
+    );
+    const total = ((await (await fetch(`${api.url}/dicom`)).json()) as { files?: unknown[]; count: number }).count;
+    page = await newPage();
+    const urls: string[] = [];
+    page.on('request', (request) => urls.push(request.url()));
+    await page.goto(`${api.url}/`);
+
+    // 25 a page, newest first, without gaps or repeats, whether the API or the page does the paging.
+    await expect.poll(() => page.locator('#file-rows tr').count()).toBe(25);
+    expect(await page.locator('#page-label').textContent()).toBe('Page 1');
+    expect(await page.locator('#previous-page').isDisabled()).toBe(true);
+    const first = await listedIds();
+    await page.locator('#next-page').click();
+    await expect.poll(() => page.locator('#page-label').textContent()).toBe('Page 2');
+    await expect.poll(async () => (await listedIds())[0]).not.toBe(first[0]);
+    const second = await listedIds();
+    expect(await page.locator('#next-page').isDisabled()).toBe(total <= 50);
+    expect(new Set([...first, ...second]).size).toBe(first.length + second.length);
+    await page.locator('#previous-page').click();
+    await expect.poll(() => listedIds()).toEqual(first);
+
+    const apiPages = 'next_cursor' in ((await (await fetch(`${api.url}/dicom?limit=1`)).json()) as object);
+    expect(await page.locator('#filters').isVisible()).toBe(apiPages);
+    if (!apiPages) return;
+    await page.locator('#filter-modality').fill('us');
+    await page.locator('#filters button[type="submit"]').click();
+    await expect
+      .poll(() => page.locator('#file-rows tr td:nth-child(3)').allTextContents())
+      .toEqual(Array<string>(25).fill('US'));
+    await page.locator('#filters button[type="reset"]').click();
+    await page.locator('#filter-patient').fill('US-7');
+    await page.locator('#filters button[type="submit"]').click();
+    await expect.poll(() => page.locator('#file-rows .file-link').allTextContents()).toEqual(['Echo, Patient7']);
+    expect(urls.filter((url) => url.includes('US-7'))).toEqual([]);
+  });
+
+  it('sends files over 4 MB through the large-file route when the API has it, else shows the 413 message', async () => {
+    const largeRoute = ROUTES.some((route) => route.method === 'POST' && route.path === '/dicom/uploads');
+    page = await newPage();
+    await page.goto(`${api.url}/`);
+    const big = headPhantomCt({ size: 1536, name: 'LARGE^FILE' });
+    expect(big.length).toBeGreaterThan(4_300_000);
+    await page.setInputFiles('#file-input', [
+      { name: 'large.dcm', mimeType: 'application/dicom', buffer: Buffer.from(big) },
+    ]);
+    const outcome = page.locator('#upload-list li .upload-outcome');
+    await expect.poll(() => page.locator('#upload-list li[data-state="busy"]').count(), { timeout: 20_000 }).toBe(0);
+    if (largeRoute) {
+      expect(await outcome.textContent()).toMatch(/^Uploaded/);
+      await expect
+        .poll(() => fileRow('LARGE, FILE').locator('.badge').textContent(), { timeout: 20_000 })
+        .toBe('Ready');
+    } else {
+      expect(await outcome.textContent()).toMatch(/^Failed: .*POST \/dicom\/uploads/);
+    }
+  });
+});
+
+/** The ids of the file rows the list shows now. */
+function listedIds(): Promise<(string | null)[]> {
+  return page.locator('#file-rows tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-id')));
+}
+
+/** The id of the file the detail view shows, from its summary. */
+async function openId(): Promise<string> {
+  const id = await page.locator('#summary dd').last().textContent();
+  if (!id) throw new Error('no id in the summary');
+  return id;
+}
