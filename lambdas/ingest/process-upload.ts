@@ -24,7 +24,9 @@ export async function processUpload({ objects, records }: Stores, id: string): P
   const started = performance.now();
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const received = { size_bytes: bytes.length, sha256 };
-  if (!(await records.markReceived(id, received, secondsFromNow(PROCESSING_DEADLINE_SECONDS)))) {
+  // POST /dicom already recorded size, hash and deadline; only direct uploads learn them here.
+  const alreadyKnown = !record.upload && record.sha256 === sha256 && record.size_bytes === bytes.length;
+  if (!alreadyKnown && !(await records.markReceived(id, received, secondsFromNow(PROCESSING_DEADLINE_SECONDS)))) {
     await objects.delete(KEYS.allObjects(id));
     return;
   }
@@ -50,10 +52,12 @@ export async function processUpload({ objects, records }: Stores, id: string): P
   }
 
   const metadata = { 'schema-version': String(DERIVED_SCHEMA_VERSION) };
-  await objects.put(KEYS.attributes(id), outcome.attributesJson, 'application/json', metadata);
-  if (outcome.png) await objects.put(KEYS.png(id), outcome.png, 'image/png', metadata);
-  else await objects.delete([KEYS.png(id)]); // a reprocess must not leave an older PNG behind
-  if (!(await records.markReady(id, outcome.result))) {
+  await Promise.all([
+    objects.put(KEYS.attributes(id), outcome.attributesJson, 'application/json', metadata),
+    // A reprocess must not leave an older PNG behind.
+    outcome.png ? objects.put(KEYS.png(id), outcome.png, 'image/png', metadata) : objects.delete([KEYS.png(id)]),
+  ]);
+  if (!(await records.markReady(id, outcome.result, { ...record, ...received }))) {
     // Deleted while we worked: remove what we (and the upload) left, so nothing is orphaned.
     await objects.delete(KEYS.allObjects(id));
     return;

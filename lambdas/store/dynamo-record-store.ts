@@ -49,8 +49,7 @@ export class DynamoRecordStore implements RecordStore {
       }),
     );
     // The item says it is counted before the count moves: a crash between leaves one too few, never two.
-    await this.recountStudy(undefined, token, record);
-    await this.linkDuplicates(record);
+    await Promise.all([this.recountStudy(undefined, token, record), this.linkDuplicates(record)]);
   }
 
   /** Moves a file's count from the study it was counted in to the one it is in now. */
@@ -179,9 +178,10 @@ export class DynamoRecordStore implements RecordStore {
     ]);
   }
 
-  async markReady(id: string, result: ProcessedResult): Promise<boolean> {
+  async markReady(id: string, result: ProcessedResult, known?: FileRecord): Promise<boolean> {
     const { attribute_count: _count, ...fields } = result;
-    const current = await this.get(id);
+    // The update below is conditional on the item existing, so a caller's recent copy is as good as a read.
+    const current = known ?? (await this.get(id));
     if (!current) return false;
     // Which study the file counts in changes atomically with the record; the old value says whether
     // this run is the one that moves the count (a repeated event finds it already moved).
@@ -200,8 +200,7 @@ export class DynamoRecordStore implements RecordStore {
     );
     if (!old) return false;
     const record: FileRecord = { ...current, ...fields, status: 'READY' };
-    await this.recountStudy(old[STUDY_COUNTED], token, record);
-    await this.linkDuplicates(record);
+    await Promise.all([this.recountStudy(old[STUDY_COUNTED], token, record), this.linkDuplicates(record)]);
     return true;
   }
 

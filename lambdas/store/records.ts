@@ -105,7 +105,11 @@ export interface RecordStore {
   /** The bytes are stored: record their real size and hash, end the upload wait (TTL); false when the record is gone. */
   markReceived(id: string, received: ReceivedObject, processingDeadline: string): Promise<boolean>;
   /** Marks a record READY with what the processor found; false when the record is gone (deleted meanwhile). */
-  markReady(id: string, result: ProcessedResult): Promise<boolean>;
+  /**
+   * Marks a record READY; false when it is gone. `current` (the record as the caller last read it)
+   * saves a read on the hot path; without it the store reads the record itself.
+   */
+  markReady(id: string, result: ProcessedResult, current?: FileRecord): Promise<boolean>;
   /** Marks a record FAILED with a reason; false when the record is gone. */
   markFailed(id: string, reason: string): Promise<boolean>;
   /** Marks FAILED only a record still PROCESSING (the dead-letter path: a later success must win); false otherwise. */
