@@ -1,11 +1,11 @@
 // POST /dicom: validate the multipart DICOM upload, store it under a fresh UUID, record it as PROCESSING.
 import { createHash, randomUUID } from 'node:crypto';
-import { getStores } from '../commons.js';
+import { getStores, logger } from '../commons.js';
 import { KEYS, LARGE_UPLOAD_ROUTE, MAX_UPLOAD_BODY_BYTES, PROCESSING_DEADLINE_SECONDS } from '../config.js';
 import { dicomInfo } from '../dicom/attributes.js';
 import { dicomIdentifiers } from '../dicom/identifiers.js';
 import { parseDicom } from '../dicom/parse.js';
-import { BadRequest, PayloadTooLarge } from '../http/errors.js';
+import { BadRequest, PayloadTooLarge, ServiceUnavailable } from '../http/errors.js';
 import { httpHandler } from '../http/handler.js';
 import { readMultipartFile } from '../http/multipart.js';
 import { bodyBytes, header } from '../http/request.js';
@@ -43,8 +43,10 @@ export const handler = httpHandler('upload', async (event) => {
   try {
     await objects.put(KEYS.upload(id), file.bytes, 'application/dicom');
   } catch (error) {
+    // No record without its bytes: undo, log the cause (no PHI in SDK errors), tell the client to retry.
     await records.delete(id);
-    throw error;
+    logger.error('upload storage failed', { id, error: error as Error });
+    throw new ServiceUnavailable('the file could not be stored; nothing was kept, retry shortly', 'STORAGE_FAILED');
   }
   return json(201, { id, filename: file.filename, message: 'DICOM file uploaded successfully' });
 });

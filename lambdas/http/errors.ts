@@ -39,6 +39,13 @@ export class Conflict extends HttpError {
   }
 }
 
+/** Our storage failed (not the client's request): nothing was kept, and retrying later should work. */
+export class ServiceUnavailable extends HttpError {
+  constructor(message: string, code = 'SERVICE_UNAVAILABLE') {
+    super(503, code, message, { headers: { 'Retry-After': '5' } });
+  }
+}
+
 export class PayloadTooLarge extends HttpError {
   constructor(message: string, code = 'PAYLOAD_TOO_LARGE') {
     super(413, code, message);

@@ -71,6 +71,23 @@ describe('upload', () => {
   });
 });
 
+describe('storage faults during upload', () => {
+  it('a failing object store leaves no record behind and answers 503 with Retry-After, not 500', async () => {
+    const real = getStores();
+    const before = (await real.records.listFiles({}, { limit: 1000 })).items.length;
+    setStores({
+      records: real.records,
+      objects: { ...real.objects, put: () => Promise.reject(new Error('S3 is down')) },
+    } as typeof real);
+    const response = await upload(await uploadEvent(sampleCt(), 'fault.dcm'));
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['Retry-After']).toBe('5');
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'STORAGE_FAILED' });
+    setStores(real);
+    expect((await real.records.listFiles({}, { limit: 1000 })).items.length).toBe(before);
+  });
+});
+
 describe('processor', () => {
   it('processes the object named by a URL-encoded S3 key and marks the record READY', async () => {
     const id = await uploaded();
