@@ -1,11 +1,12 @@
-// The CDK app: `npx cdk synth|deploy|destroy` runs this (see cdk.json); `-c destroyData=true` makes data deletable.
+// The CDK app: `npx cdk synth|deploy|destroy` runs this (see cdk.json); context flags choose the security options
+// (`-c auth=apiKey|iam|none`, `-c corsOrigins=...`, `-c kms=true`, `-c tracing=true`, `-c alarmEmail=...`,
+// `-c destroyData=true`; README "Security").
 import { App } from 'aws-cdk-lib';
-import { DicomApiStack } from '../lib/dicom-api-stack.js';
+import { DicomApiStack, stackOptionsFromContext } from '../lib/dicom-api-stack.js';
 
 const app = new App();
-const destroyData = String(app.node.tryGetContext('destroyData') ?? 'false') === 'true';
 
 new DicomApiStack(app, 'DicomApi', {
   description: 'DICOM API: API Gateway REST API, one Lambda per route, S3-triggered processor, DynamoDB records',
-  destroyData,
+  ...stackOptionsFromContext((key) => app.node.tryGetContext(key)),
 });

@@ -8,6 +8,8 @@ export const ENV = {
   processingWaitMs: 'PROCESSING_WAIT_MS',
   /** The per-deployment secret paging cursors are sealed with (listing routes only). */
   cursorSecret: 'CURSOR_SECRET',
+  /** Browser origins allowed to call the API (comma-separated); unset or empty: CORS off. */
+  corsOrigins: 'CORS_ORIGINS',
 } as const;
 
 /** S3 key layout: every key is derived from the service-made UUID, never from client input. */
@@ -20,10 +22,33 @@ export const KEYS = {
   derivedFolder: (id: string): string => `derived/${id}/`,
   png: (id: string): string => `derived/${id}/image.png`,
   attributes: (id: string): string => `derived/${id}/attributes.json`,
-  /** Everything stored for one file (what DELETE removes). */
-  allObjects: (id: string): string[] => [`uploads/${id}`, `derived/${id}/image.png`, `derived/${id}/attributes.json`],
-  derivedObjects: (id: string): string[] => [`derived/${id}/image.png`, `derived/${id}/attributes.json`],
+  /** The default rendering scaled to fit THUMBNAIL_MAX_PIXELS (the processor makes it; absent when the image is that small). */
+  thumbnail: (id: string): string => `derived/${id}/thumbnail.png`,
+  /** On-demand renderings (GET /png with parameters), cached by the png Lambda under their normalised name. */
+  renderingPrefix: (id: string): string => `derived/${id}/render/`,
+  rendering: (id: string, name: string): string => `derived/${id}/render/${name}.png`,
+  /**
+   * The fixed keys of one file; cached renderings are found by listing derivedFolder (s3:ListBucket
+   * limited to the derived/ prefix), see lambdas/store/file-objects.ts.
+   */
+  allObjects: (id: string): string[] => [
+    `uploads/${id}`,
+    `derived/${id}/image.png`,
+    `derived/${id}/attributes.json`,
+    `derived/${id}/thumbnail.png`,
+  ],
+  derivedObjects: (id: string): string[] => [
+    `derived/${id}/image.png`,
+    `derived/${id}/attributes.json`,
+    `derived/${id}/thumbnail.png`,
+  ],
 } as const;
+
+/** The thumbnail's bounding box (pixels): the record links it as `/dicom/{id}/png?max=256`. */
+export const THUMBNAIL_MAX_PIXELS = 256;
+
+/** The largest `max` or `size` side GET /png accepts (renderings are never larger than the image anyway). */
+export const MAX_RENDER_PIXELS = 4096;
 
 /** DynamoDB table layout, used by CDK, by the local runtime to create the table, and by the record store. */
 export const TABLE = {

@@ -1,4 +1,5 @@
 // THE route table: the CDK api construct and the local runtime both read it, so local == deployed.
+import type { AuditAction } from './http/access.js';
 
 /** What a route's Lambda may do to storage; CDK turns it into least-privilege IAM grants. */
 export interface StorageAccess {
@@ -6,6 +7,8 @@ export interface StorageAccess {
   readonly s3Read?: readonly string[];
   readonly s3Write?: readonly string[];
   readonly s3Delete?: readonly string[];
+  /** S3 prefixes under which the function lists keys: s3:ListBucket on the bucket, only with that prefix. */
+  readonly s3List?: readonly string[];
   /** DynamoDB: read items and query the indexes; write (put/update/delete) items. */
   readonly tableRead?: boolean;
   readonly tableWrite?: boolean;
@@ -25,6 +28,8 @@ export interface RouteDefinition {
   readonly public?: boolean;
   /** Issues and accepts paging cursors: gets the deployment's cursor secret (nothing else does). */
   readonly cursors?: boolean;
+  /** Writes an audit line per request (who did this to which file; lambdas/http/access.ts); its logs are kept long. */
+  readonly audit?: AuditAction;
 }
 
 export const ROUTES: readonly RouteDefinition[] = [
@@ -38,38 +43,55 @@ export const ROUTES: readonly RouteDefinition[] = [
     // tableRead: the duplicate look-up (same SOP Instance UID or SHA-256) queries two indexes.
     access: { s3Write: ['uploads/'], tableRead: true, tableWrite: true },
     memoryMb: 1024,
+    audit: 'upload',
   },
   // Listing and search: pages of records from the indexes (README "Listing, search and studies").
-  { name: 'list', method: 'GET', path: '/dicom', access: { tableRead: true }, cursors: true },
-  { name: 'search', method: 'POST', path: '/dicom/search', access: { tableRead: true }, cursors: true },
-  { name: 'studies', method: 'GET', path: '/studies', access: { tableRead: true }, cursors: true },
-  { name: 'study', method: 'GET', path: '/studies/{study_uid}', access: { tableRead: true } },
+  { name: 'list', method: 'GET', path: '/dicom', access: { tableRead: true }, cursors: true, audit: 'list' },
+  {
+    name: 'search',
+    method: 'POST',
+    path: '/dicom/search',
+    access: { tableRead: true },
+    cursors: true,
+    audit: 'list',
+  },
+  { name: 'studies', method: 'GET', path: '/studies', access: { tableRead: true }, cursors: true, audit: 'list' },
+  { name: 'study', method: 'GET', path: '/studies/{study_uid}', access: { tableRead: true }, audit: 'list' },
   {
     name: 'studyFiles',
     method: 'GET',
     path: '/studies/{study_uid}/files',
     access: { tableRead: true },
     cursors: true,
+    audit: 'list',
   },
-  { name: 'get', method: 'GET', path: '/dicom/{id}', access: { tableRead: true } },
+  { name: 'get', method: 'GET', path: '/dicom/{id}', access: { tableRead: true }, audit: 'read' },
   {
     name: 'attributes',
     method: 'GET',
     path: '/dicom/{id}/attributes',
     access: { s3Read: ['derived/'], tableRead: true },
     memoryMb: 1024,
+    audit: 'read',
   },
   {
     name: 'png',
     method: 'GET',
     path: '/dicom/{id}/png',
-    access: { s3Read: ['derived/'], tableRead: true },
+    // Other frames, windows and sizes are rendered from the original (uploads/) and cached under
+    // derived/<id>/render/; a rendering written after a concurrent DELETE is removed again.
+    access: { s3Read: ['uploads/', 'derived/'], s3Write: ['derived/'], s3Delete: ['derived/'], tableRead: true },
+    // Renders are CPU-bound (cost per render about the same at any size, latency halves from 512 MB).
+    memoryMb: 1024,
+    audit: 'read',
   },
   {
     name: 'delete',
     method: 'DELETE',
     path: '/dicom/{id}',
-    access: { s3Delete: ['uploads/', 'derived/'], tableRead: true, tableWrite: true },
+    // s3List: the cached renderings under derived/<id>/ are found by listing.
+    access: { s3Delete: ['uploads/', 'derived/'], s3List: ['derived/'], tableRead: true, tableWrite: true },
+    audit: 'delete',
   },
   // Large files: the client sends the bytes straight to S3 with presigned URLs (PutObject covers
   // PUT, CreateMultipartUpload, UploadPart and CompleteMultipartUpload), only under uploads/.
@@ -78,18 +100,21 @@ export const ROUTES: readonly RouteDefinition[] = [
     method: 'POST',
     path: '/dicom/uploads',
     access: { s3Write: ['uploads/'], tableWrite: true },
+    audit: 'upload',
   },
   {
     name: 'completeUpload',
     method: 'POST',
     path: '/dicom/uploads/{id}/complete',
     access: { s3Read: ['uploads/'], s3Write: ['uploads/'], tableRead: true },
+    audit: 'upload',
   },
   {
     name: 'file',
     method: 'GET',
     path: '/dicom/{id}/file',
     access: { s3Read: ['uploads/'], tableRead: true },
+    audit: 'download',
   },
   {
     // Copies the original onto itself (GetObject + PutObject) so S3 announces it to the processor again.
@@ -99,6 +124,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     access: { s3Read: ['uploads/'], s3Write: ['uploads/'], tableRead: true, tableWrite: true },
     // A server-side copy of a 1 GB original takes seconds; stay under API Gateway's 29 s.
     timeoutSeconds: 28,
+    audit: 'reprocess',
   },
 ];
 
@@ -111,6 +137,8 @@ export const PROCESSOR = {
     s3Write: ['derived/'],
     // uploads/: a file that is not DICOM, or whose record was deleted meanwhile, is removed.
     s3Delete: ['uploads/', 'derived/'],
+    // A reprocess removes cached renderings; a deleted file's are found by listing derived/<id>/.
+    s3List: ['derived/'],
     tableRead: true,
     tableWrite: true,
   } satisfies StorageAccess,

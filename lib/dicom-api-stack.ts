@@ -1,40 +1,118 @@
-// The stack: storage, the REST API and the processor, composed; the outputs a user needs to call it.
+// The stack: storage, the REST API and the processor, composed with their access control and monitoring; the
+// outputs a user needs to call it; and the context flags that choose the security options.
 import { Aws, CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { Api } from './constructs/api.js';
+import { parseOrigins } from '../lambdas/http/cors.js';
+import { Api, type AuthMode } from './constructs/api.js';
+import { Monitoring } from './constructs/monitoring.js';
 import { Processor } from './constructs/processor.js';
 import { Storage } from './constructs/storage.js';
 
 export interface DicomApiStackProps extends StackProps {
-  /** Delete the bucket (and its objects) and the table on `cdk destroy`; by default they are retained. */
+  /** Delete the bucket (and its objects), the table, the key and the kept logs on `cdk destroy`; default: retained. */
   readonly destroyData?: boolean;
+  /** Who may call the API: `apiKey` (default), `iam` (SigV4) or `none` (open, for demos). */
+  readonly auth?: AuthMode;
+  /** Browser origins allowed by CORS (API and bucket); default none: CORS off. */
+  readonly corsOrigins?: readonly string[];
+  /** Encrypt bucket and table with a customer-managed KMS key; default SSE-S3 and an AWS-managed table key. */
+  readonly kms?: boolean;
+  /** X-Ray tracing of the stage and every function; default off. */
+  readonly tracing?: boolean;
+  /** Mail alarms here (an SNS topic with an e-mail subscription); default no topic. */
+  readonly alarmEmail?: string;
+}
+
+/** The context flags of `cdk deploy -c name=value` (README "Security" has the table). */
+export const CONTEXT_FLAGS = ['auth', 'corsOrigins', 'kms', 'tracing', 'alarmEmail', 'destroyData'] as const;
+
+const AUTH_MODES: Record<string, AuthMode> = { apikey: 'apiKey', iam: 'iam', none: 'none' };
+
+/** The stack's options from CDK context; a value it does not know stops the synth (a typo must not open the API). */
+export function stackOptionsFromContext(context: (key: string) => unknown): DicomApiStackProps {
+  const text = (key: string): string | undefined => {
+    const value = context(key);
+    return value === undefined || value === null ? undefined : String(value).trim();
+  };
+  const flag = (key: string): boolean => {
+    const value = text(key)?.toLowerCase() ?? 'false';
+    if (value !== 'true' && value !== 'false') throw new Error(`-c ${key}=${value}: use true or false`);
+    return value === 'true';
+  };
+  const authText = text('auth') ?? 'apiKey';
+  const auth = AUTH_MODES[authText.toLowerCase()];
+  if (!auth) throw new Error(`-c auth=${authText}: use apiKey (default), iam or none`);
+  const alarmEmail = text('alarmEmail');
+  if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
+    throw new Error(`-c alarmEmail=${alarmEmail}: not an e-mail address`);
+  }
+  return {
+    auth,
+    corsOrigins: parseOrigins(text('corsOrigins')),
+    kms: flag('kms'),
+    tracing: flag('tracing'),
+    destroyData: flag('destroyData'),
+    ...(alarmEmail ? { alarmEmail } : {}),
+  };
 }
 
 export class DicomApiStack extends Stack {
   readonly storage: Storage;
   readonly api: Api;
   readonly processor: Processor;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: DicomApiStackProps = {}) {
     super(scope, id, props);
-    this.storage = new Storage(this, 'Storage', { destroyData: props.destroyData ?? false });
-    const { bucket, table } = this.storage;
-    this.api = new Api(this, 'Api', { bucket, table });
-    this.processor = new Processor(this, 'Processor', { bucket, table });
+    const destroyData = props.destroyData ?? false;
+    this.storage = new Storage(this, 'Storage', { destroyData, kms: props.kms ?? false });
+    const { bucket, table, dataKey } = this.storage;
+    const settings = { ...(dataKey ? { dataKey } : {}), tracing: props.tracing ?? false };
+    this.api = new Api(this, 'Api', {
+      bucket,
+      table,
+      ...settings,
+      auth: props.auth ?? 'apiKey',
+      corsOrigins: props.corsOrigins ?? [],
+      retainLogs: !destroyData,
+    });
+    this.processor = new Processor(this, 'Processor', { bucket, table, ...settings });
+
+    const restApi = this.api.restApi;
+    // The built-in page (served by the API itself) PUTs large uploads to the bucket: its origin, plus the CORS ones.
+    const apiOrigin = Fn.join('', ['https://', restApi.restApiId, '.execute-api.', Aws.REGION, '.', Aws.URL_SUFFIX]);
+    this.storage.allowBrowserOrigins([apiOrigin, ...(props.corsOrigins ?? [])]);
+
+    const functions = new Map([
+      ...this.api.functions,
+      ['processor', this.processor.function],
+      ['processingFailed', this.processor.failureFunction],
+    ]);
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      functions,
+      deadLetterQueue: this.processor.deadLetterQueue,
+      stage: restApi.deploymentStage,
+      auditLogGroups: [...this.api.auditedFunctions()].map((fn) => fn.logGroup),
+      accessLogs: this.api.accessLogs,
+      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
+    });
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the API (no trailing slash): curl "$API_URL/dicom"',
-      value: Fn.join('', [
-        'https://',
-        this.api.restApi.restApiId,
-        '.execute-api.',
-        Aws.REGION,
-        '.',
-        Aws.URL_SUFFIX,
-        '/',
-        this.api.restApi.deploymentStage.stageName,
-      ]),
+      value: Fn.join('', [apiOrigin, '/', restApi.deploymentStage.stageName]),
     });
+    if (this.api.apiKey) {
+      new CfnOutput(this, 'ApiKeyId', {
+        description: 'The API key id; its value: aws apigateway get-api-key --api-key <id> --include-value',
+        value: this.api.apiKey.keyId,
+      });
+    }
+    if (this.api.auth === 'iam') {
+      new CfnOutput(this, 'ApiInvokeArn', {
+        description: 'Allow execute-api:Invoke on this ARN to the principals that may call the API',
+        value: restApi.arnForExecuteApi('*', '/*', restApi.deploymentStage.stageName),
+      });
+    }
     new CfnOutput(this, 'BucketName', {
       description: 'S3 bucket holding uploads and derived files',
       value: bucket.bucketName,

@@ -150,11 +150,17 @@ export function writeProxyResult(res: ServerResponse, result: APIGatewayProxyRes
   res.end(body);
 }
 
-/** API Gateway's own errors, with the JSON body the stack's Gateway Responses give them. */
-export function writeGatewayError(res: ServerResponse, status: number, code: string, error: string): void {
+/** API Gateway's own errors, with the JSON body (and CORS headers, when on) the stack's Gateway Responses give them. */
+export function writeGatewayError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  error: string,
+  headers: Record<string, string> = {},
+): void {
   writeProxyResult(res, {
     statusCode: status,
-    headers: { 'Content-Type': 'application/json; charset=utf-8' },
+    headers: { 'Content-Type': 'application/json; charset=utf-8', ...headers },
     body: JSON.stringify({ error, code }),
   });
 }

@@ -4,22 +4,15 @@ import { rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
+import { PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import dynalite from 'dynalite';
+import { BUCKET_CORS } from '../lambdas/http/cors.js';
 import { ensureTable } from './table.js';
 
 /** The emulators accept any credentials except s3rver, which wants these. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
-/**
- * The web page sends large files straight to the bucket with presigned PUTs (and reads parts' ETags); the
- * emulator listens on loopback only, and the page's origin (the runtime's port) is not known yet here: any origin.
- */
-const BROWSER_UPLOAD_CORS = `<CORSConfiguration><CORSRule>
-  <AllowedOrigin>*</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedMethod>GET</AllowedMethod>
-  <AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader>
-  <MaxAgeSeconds>600</MaxAgeSeconds>
-</CORSRule></CORSConfiguration>`;
 export const LOCAL_REGION = 'us-east-1';
 
 export interface Emulators {
@@ -27,6 +20,11 @@ export interface Emulators {
   dynamoEndpoint: string;
   /** s3rver's notification emitter (S3-event-shaped records). */
   s3: S3rver;
+  /**
+   * The bucket's CORS rule, as the stack sets it: the web page's origin (known once the runtime listens) and the
+   * configured ones may PUT large uploads and GET presigned redirects; any other origin is refused.
+   */
+  allowBrowserOrigins(origins: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,7 +67,7 @@ export async function startEmulators(dataDir: string, bucketName: string, tableN
     port: 0,
     silent: true,
     directory: s3Dir,
-    configureBuckets: [{ name: bucketName, configs: [BROWSER_UPLOAD_CORS] }],
+    configureBuckets: [{ name: bucketName, configs: [] }],
   });
   makeDeletesConcurrencySafe(s3);
   const s3Address = (await s3.run()) as AddressInfo;
@@ -82,6 +80,34 @@ export async function startEmulators(dataDir: string, bucketName: string, tableN
     s3Endpoint: `http://127.0.0.1:${s3Address.port}`,
     dynamoEndpoint,
     s3,
+    async allowBrowserOrigins(origins) {
+      const client = new S3Client({
+        endpoint: `http://127.0.0.1:${s3Address.port}`,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+        forcePathStyle: true,
+      });
+      try {
+        await client.send(
+          new PutBucketCorsCommand({
+            Bucket: bucketName,
+            CORSConfiguration: {
+              CORSRules: [
+                {
+                  AllowedOrigins: [...origins],
+                  AllowedMethods: [...BUCKET_CORS.allowedMethods],
+                  AllowedHeaders: [...BUCKET_CORS.allowedHeaders],
+                  ExposeHeaders: [...BUCKET_CORS.exposedHeaders],
+                  MaxAgeSeconds: BUCKET_CORS.maxAgeSeconds,
+                },
+              ],
+            },
+          }),
+        );
+      } finally {
+        client.destroy();
+      }
+    },
     async close() {
       await s3.close();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));

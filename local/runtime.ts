@@ -3,11 +3,14 @@ import type { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { getStores, setStores } from '../lambdas/commons.js';
 import { ENV, KEYS, LARGE_UPLOAD_ROUTE, MAX_UPLOAD_BODY_BYTES, S3_FORCE_PATH_STYLE_ENV } from '../lambdas/config.js';
+import { API_KEY_HEADER, INVALID_API_KEY, localApiKeyId } from '../lambdas/http/access.js';
+import { corsHeaders, preflightHeaders } from '../lambdas/http/cors.js';
 import { PROCESSING_FAILED, PROCESSOR, ROUTES } from '../lambdas/routes.js';
 import type { FileRecord } from '../lambdas/store/records.js';
 import { deadLetterEvent, deliverDeadLetter, type DeadLetterHandler } from './dead-letters.js';
@@ -17,6 +20,8 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators, type Emulators } from 
 import { ProcessorPool } from './processor-pool.js';
 import { encodeEventKey, toProcessorEvent } from './s3-events.js';
 
+/** The methods of the route table: a path any of them serves answers a CORS preflight. */
+const ROUTE_METHODS = ['GET', 'POST', 'DELETE'] as const;
 /** API Gateway's own request limit: bigger bodies are refused before any Lambda runs. */
 const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 const BUCKET = 'dicom-api-local';
@@ -28,6 +33,13 @@ export interface LocalRuntimeOptions {
   /** Where S3 objects and DynamoDB data live; a restart with the same folder keeps everything. */
   dataDir?: string;
   processorWorkers?: number;
+  /**
+   * Require this key in `x-api-key` on every non-public route, as the deployed API does (403 JSON when missing or
+   * wrong); unset: the API is open. `npm start` takes it from API_KEY.
+   */
+  apiKey?: string;
+  /** Browser origins allowed by CORS (preflight, response headers, the bucket's rule); `npm start`: CORS_ORIGINS. */
+  corsOrigins?: readonly string[];
 }
 
 export interface LocalRuntime {
@@ -101,6 +113,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     // CDK resolves a generated secret into the listing functions; locally one lives in the data folder.
     [ENV.cursorSecret]: process.env[ENV.cursorSecret] ?? localCursorSecret(dataDir),
+    // The stack gives every function the allowed origins; the handler wrapper adds the headers (lambdas/http/cors.ts).
+    [ENV.corsOrigins]: (options.corsOrigins ?? []).join(','),
   };
   Object.assign(process.env, lambdaEnv);
 
@@ -128,12 +142,39 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     if (event) pool.submit(event);
   });
 
+  const corsOrigins = [...(options.corsOrigins ?? [])];
+  const apiKey = options.apiKey ? Buffer.from(options.apiKey, 'utf8') : undefined;
+  const apiKeyId = options.apiKey ? localApiKeyId(options.apiKey) : undefined;
+  /** The key check API Gateway makes before any Lambda runs (constant time: the key is a secret). */
+  const keyAccepted = (sent: string | undefined): boolean => {
+    if (!apiKey) return true;
+    const given = Buffer.from(sent ?? '', 'utf8');
+    return given.length === apiKey.length && timingSafeEqual(given, apiKey);
+  };
+
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const matched = matcher.match(req.method ?? 'GET', url.pathname);
     const { body, tooLarge } = await readBody(req, MAX_UPLOAD_BODY_BYTES);
+    // API Gateway's own answers carry the CORS headers too (the stack's gateway responses), so a page can read them.
+    const cors = corsHeaders(req.headers.origin, corsOrigins);
+    if (
+      req.method === 'OPTIONS' &&
+      corsOrigins.length > 0 &&
+      ROUTE_METHODS.some((m) => matcher.match(m, url.pathname))
+    ) {
+      // The stack's preflight: a mock integration on every resource, no key needed.
+      res.writeHead(204, preflightHeaders(req.headers.origin, corsOrigins));
+      res.end();
+      return;
+    }
     if (!matched) {
-      writeGatewayError(res, 404, 'ROUTE_NOT_FOUND', `no route for ${req.method} ${url.pathname}`);
+      writeGatewayError(res, 404, 'ROUTE_NOT_FOUND', `no route for ${req.method} ${url.pathname}`, cors);
+      return;
+    }
+    const sentKey = req.headers[API_KEY_HEADER];
+    if (!matched.route.public && !keyAccepted(Array.isArray(sentKey) ? sentKey[0] : sentKey)) {
+      writeGatewayError(res, INVALID_API_KEY.status, INVALID_API_KEY.code, INVALID_API_KEY.error, cors);
       return;
     }
     if (tooLarge) {
@@ -143,11 +184,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         413,
         'PAYLOAD_TOO_LARGE',
         `request larger than POST /dicom accepts (${MAX_UPLOAD_BODY_BYTES} bytes); upload large files with ${LARGE_UPLOAD_ROUTE}`,
+        cors,
       );
       return;
     }
     const handler = handlers.get(matched.route.name)!;
-    const result = await handler(toProxyEvent(req, url, matched, body));
+    const event = toProxyEvent(req, url, matched, body);
+    // API Gateway names the key that was used (its id, not its value): the audit trail's principal.
+    if (apiKeyId && !matched.route.public) {
+      event.requestContext.identity.apiKey = options.apiKey!;
+      event.requestContext.identity.apiKeyId = apiKeyId;
+    }
+    const result = await handler(event);
     writeProxyResult(res, result);
   }
 
@@ -163,6 +211,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     server.listen(options.port ?? 5000, options.host ?? '127.0.0.1', () => resolveListen());
   });
   const port = (server.address() as AddressInfo).port;
+  // The page's large uploads PUT straight to the bucket: allow its own origin (known now) and the configured ones.
+  await emulators.allowBrowserOrigins([`http://127.0.0.1:${port}`, `http://localhost:${port}`, ...corsOrigins]);
 
   // Uploads whose processing was cut short by a stop are delivered again, as S3 would have.
   await redeliverUnprocessed(pool);

@@ -200,6 +200,90 @@ async function benchLargeUploads(): Promise<void> {
   }
 }
 
+/**
+ * GET /png with parameters on the local runtime: the first request of a process (loads the render
+ * pipeline and the codec), then misses (cached rendering deleted first: read + decode + render +
+ * store) and hits (read from the cache). The CR goes through the large-file route, as it must (7.2 MB).
+ */
+async function benchRenderings(): Promise<void> {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  const { startTestRuntime, uploadForm } = await import('../test/support/runtime.js');
+  const { getStores } = await import('../lambdas/commons.js');
+  const { resolveRendering } = await import('../lambdas/http/png-query.js');
+  const { readFrameForRendering } = await import('../lambdas/dicom/frame-source.js');
+  const api = await startTestRuntime();
+  const cases = [
+    { file: 'xa-multiframe-96-jpeg.dcm', query: { frame: 50 }, search: 'frame=50' },
+    { file: 'ct-explicit-le-window.dcm', query: { window: { center: -600, width: 1500 } }, search: 'window=-600,1500' },
+    { file: 'cr-large-uncompressed.dcm', query: { box: { width: 256, height: 256 } }, search: 'max=256' },
+    { file: 'cr-large-uncompressed.dcm', query: { box: { width: 1024, height: 1024 } }, search: 'max=1024' },
+  ];
+  const ids = new Map<string, string>();
+  async function store(file: string, bytes: Uint8Array): Promise<string> {
+    if (bytes.length < 4_000_000) {
+      const response = await fetch(`${api.url}/dicom`, { method: 'POST', body: uploadForm(bytes, file) });
+      return ((await response.json()) as { id: string }).id;
+    }
+    const start = (await (
+      await fetch(`${api.url}/dicom/uploads`, {
+        method: 'POST',
+        body: JSON.stringify({ filename: file, size_bytes: bytes.length, multipart: false }),
+      })
+    ).json()) as { id: string; upload_url: string };
+    await fetch(start.upload_url, { method: 'PUT', body: bytes });
+    return start.id;
+  }
+  async function timed(path: string): Promise<number> {
+    const started = performance.now();
+    const response = await fetch(`${api.url}${path}`);
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`${path}: ${response.status}`);
+    return performance.now() - started;
+  }
+  try {
+    for (const { file, query, search } of cases) {
+      const bytes = new Uint8Array(readFileSync(join(samplesDir, file)));
+      let id = ids.get(file);
+      if (!id) {
+        id = await store(file, bytes);
+        ids.set(file, id);
+        await timed(`/dicom/${id}/png`); // waits for the processor
+      }
+      const record = (await (await fetch(`${api.url}/dicom/${id}`)).json()) as {
+        number_of_frames: number | null;
+        dicom_info: { ImageDimensions: { rows: number; columns: number } };
+      };
+      const { rows, columns } = record.dicom_info.ImageDimensions;
+      const rendering = resolveRendering(id, query, {
+        width: columns,
+        height: rows,
+        frames: record.number_of_frames ?? 1,
+      });
+      const path = `/dicom/${id}/png?${search}`;
+      const first = await timed(path);
+      const misses: number[] = [];
+      const hits: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        await getStores().objects.delete([rendering.key]);
+        misses.push(await timed(path));
+        hits.push(await timed(path));
+      }
+      const source = {
+        read: async (start: number, end: number) => ({ bytes: bytes.subarray(start, end), size: bytes.length }),
+      };
+      const { bytesRead } = await readFrameForRendering(source, rendering.frameIndex);
+      const label = `${file} ?${search}`;
+      console.log(
+        `  ${label.padEnd(44)} first ${first.toFixed(0).padStart(4)} ms (${rendering.source})  ` +
+          `miss p50 ${median(misses).toFixed(0).padStart(4)} ms  hit p50 ${median(hits).toFixed(1).padStart(5)} ms  ` +
+          `read ${(bytesRead / 1024).toFixed(0)} of ${(bytes.length / 1024).toFixed(0)} KB  (${ROUNDS} rounds)`,
+      );
+    }
+  } finally {
+    await api.destroy();
+  }
+}
+
 console.log(
   'Listing and search on the local runtime (scripts/bench-listing.ts; records written through the RecordStore):',
 );
@@ -215,4 +299,6 @@ if (!existsSync(samplesDir)) {
   await benchEncoders();
   console.log('Upload -> PNG on the local runtime (sequential, emulated S3 + DynamoDB in the path):');
   await benchUploadToPng();
+  console.log('On-demand renderings on the local runtime (GET /png with parameters; a miss renders and stores):');
+  await benchRenderings();
 }

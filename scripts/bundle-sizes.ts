@@ -1,14 +1,48 @@
 // `npm run bench:bundles`: builds each Lambda with the stack's exact esbuild settings and prints its sizes
-// (minified bundle, source map, the deployment zip) and the packages that weigh most in it.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// (minified bundle, source map, the deployment zip), its module init time in a fresh Node process, whether
+// it carries render/codec code (only the rendering functions may: exit code 1 otherwise), and its heaviest packages.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
+import { ENV } from '../lambdas/config.js';
 import { PROCESSOR, ROUTES } from '../lambdas/routes.js';
+import { renderInputs, RENDERING_FUNCTIONS } from '../lib/constructs/bundle-contents.js';
 import { BUNDLE_FILE_NAME, esbuildOptions, handlerEntry } from '../lib/constructs/function-defaults.js';
 
 const names = [...ROUTES.map((route) => route.name), PROCESSOR.name];
+const INIT_RUNS = Number(process.env.BENCH_INIT_RUNS ?? 10);
+
+/** Imports the bundle in a new Node process (as a Lambda cold start does) and reports the import's duration. */
+const INIT_RUNNER = `
+const started = performance.now();
+await import(process.argv[2]);
+process.stdout.write(String(performance.now() - started));
+`;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+/** Median module init (ms) over INIT_RUNS fresh processes; the handler is not invoked. */
+function initMs(runner: string, bundle: string): number {
+  const env = {
+    PATH: process.env.PATH,
+    AWS_REGION: 'us-east-1',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    [ENV.bucketName]: 'bench-bucket',
+    [ENV.tableName]: 'bench-table',
+  };
+  const times: number[] = [];
+  for (let run = 0; run < INIT_RUNS; run++) {
+    times.push(Number(execFileSync(process.execPath, [runner, pathToFileURL(bundle).href], { env, encoding: 'utf8' })));
+  }
+  return median(times);
+}
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KB`;
 
 /** The size of a zip of these files at deflate level 9, as the CDK asset zip is built (local + central headers + end record). */
@@ -39,6 +73,8 @@ function heaviest(metafile: Metafile, count: number): string {
 }
 
 const outRoot = mkdtempSync(path.join(tmpdir(), 'dicom-bundle-sizes-'));
+const runner = path.join(outRoot, 'init-runner.mjs');
+writeFileSync(runner, INIT_RUNNER);
 try {
   const rows: string[][] = [];
   for (const name of names) {
@@ -50,23 +86,39 @@ try {
       ({ metafile } = await build({ ...options, metafile: true }));
     } catch {
       process.exitCode = 1; // esbuild has printed why
-      rows.push([name, 'BUILD FAILED', '-', '-', '-', '-']);
+      rows.push([name, 'BUILD FAILED', '-', '-', '-', '-', '-', '-']);
       continue;
     }
     const ms = Math.round(performance.now() - started);
     const files = readdirSync(outDir).map((file) => ({ name: file, bytes: readFileSync(path.join(outDir, file)) }));
     const bundle = files.find((file) => file.name === BUNDLE_FILE_NAME)!;
     const map = files.find((file) => file.name.endsWith('.map'));
+    const renders = renderInputs(metafile).length > 0;
+    if (renders !== RENDERING_FUNCTIONS.includes(name)) {
+      process.exitCode = 1;
+      console.error(`${name}: ${renders ? 'carries render/codec code it must not' : 'lacks the render pipeline'}`);
+    }
     rows.push([
       name,
       kb(bundle.bytes.length),
       map ? kb(map.bytes.length) : '-',
       kb(zipSize(files)),
       `${ms} ms`,
+      `${initMs(runner, path.join(outDir, BUNDLE_FILE_NAME)).toFixed(0)} ms`,
+      renders ? 'yes' : 'no',
       heaviest(metafile, 3),
     ]);
   }
-  const header = ['function', 'minified', 'source map', 'zip', 'build', 'heaviest in the bundle'];
+  const header = [
+    'function',
+    'minified',
+    'source map',
+    'zip',
+    'build',
+    `init (p50 of ${INIT_RUNS})`,
+    'codecs',
+    'heaviest in the bundle',
+  ];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   for (const row of [header, ...rows]) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  '));
 } finally {

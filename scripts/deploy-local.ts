@@ -1,5 +1,6 @@
-// `npm run deploy:local`: deploys the same stack to a running LocalStack with cdklocal and prints
-// the API URL in LocalStack's form (and exports it as API_URL inside GitHub Actions).
+// `npm run deploy:local`: deploys the same stack to a running LocalStack with cdklocal and prints the API URL in
+// LocalStack's form; with the default API-key access control it reads the key's value too (the way README shows
+// for AWS) so `npm run test:e2e` sends it. Inside GitHub Actions both are exported (API_URL, API_KEY, the key masked).
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 
@@ -47,3 +48,27 @@ const edgeUrl = new URL(edge);
 const apiUrl = `${edgeUrl.protocol}//${apiId}.execute-api.localhost.localstack.cloud:${edgeUrl.port || '4566'}${stage}`;
 console.log(`API_URL=${apiUrl}`);
 if (process.env.GITHUB_ENV) appendFileSync(process.env.GITHUB_ENV, `API_URL=${apiUrl}\n`);
+
+// `-c auth=iam|none` deploys have no key output; otherwise the e2e suite needs the key's value.
+const apiKeyId = outputs.DicomApi!.ApiKeyId;
+if (apiKeyId) {
+  const read = spawnSync(
+    'aws',
+    ['apigateway', 'get-api-key', '--api-key', apiKeyId, '--include-value', '--query', 'value', '--output', 'text'],
+    { env, encoding: 'utf8' },
+  );
+  const apiKey = read.status === 0 ? read.stdout.trim() : '';
+  if (!apiKey) {
+    console.error(
+      `could not read the API key (${read.error?.message ?? read.stderr.trim()}); install the AWS CLI, or deploy ` +
+        'with `npm run deploy:local -- -c auth=none`',
+    );
+    process.exit(1);
+  }
+  console.log(`API_KEY is the value of API key ${apiKeyId}`);
+  if (process.env.GITHUB_ENV) {
+    // Masked in the job's log, then exported for the e2e step.
+    console.log(`::add-mask::${apiKey}`);
+    appendFileSync(process.env.GITHUB_ENV, `API_KEY=${apiKey}\n`);
+  }
+}

@@ -151,3 +151,43 @@ export function parseDicom(bytes: Uint8Array): ParsedDicom {
   if (hasMeta && !transferSyntaxUid) throw new NotDicom('the file meta header has no Transfer Syntax UID');
   return { dataSet, transferSyntaxUid, hasMeta, truncatedPixelData };
 }
+
+/** What parseDicomHeader needs next: more bytes from the start of the file, or the whole file for parseDicom. */
+export type HeaderNeed = 'MORE_BYTES' | 'WHOLE_FILE';
+
+/**
+ * Parses the beginning of a Part 10 file up to the Pixel Data element's header (its value need not
+ * be in `prefix`): what a renderer needs to read one frame with ranged GETs. `complete` says that
+ * `prefix` is the whole file. Only the common layout is handled here; anything else (no "DICM"
+ * preamble, a deflated dataset, float pixel data, a header that will not parse) asks for the whole
+ * file, which parseDicom then reads with all its care.
+ */
+export function parseDicomHeader(prefix: Uint8Array, complete: boolean): ParsedDicom | HeaderNeed {
+  const more = complete ? 'WHOLE_FILE' : 'MORE_BYTES';
+  if (prefix.length < 132) return more;
+  if (!hasPart10Prefix(prefix)) return 'WHOLE_FILE';
+  let meta: DataSet;
+  try {
+    meta = dicomParser.readPart10Header(prefix);
+  } catch {
+    return more;
+  }
+  const transferSyntaxUid = (meta.string('x00020010') ?? '').replace(/\0/g, '').trim();
+  if (!transferSyntaxUid || transferSyntaxUid === TRANSFER_SYNTAX.deflatedExplicitLittleEndian) return 'WHOLE_FILE';
+  let dataSet: DataSet;
+  try {
+    dataSet = dicomParser.parseDicom(prefix, { vrCallback, untilTag: PIXEL_TAGS[0] } as Parameters<
+      typeof dicomParser.parseDicom
+    >[1]);
+  } catch (error) {
+    // Float pixel data comes before (7FE0,0010): its value would have to be read whole anyway.
+    const partial = partialDataSet(error);
+    if (partial && PIXEL_TAGS.slice(1).some((tag) => partial.elements[tag])) return 'WHOLE_FILE';
+    return more; // cut inside an element before Pixel Data
+  }
+  if (PIXEL_TAGS.slice(1).some((tag) => dataSet.elements[tag])) return 'WHOLE_FILE';
+  const pixelData = dataSet.elements[PIXEL_TAGS[0]!];
+  // Implicit VR parsing can step past the end of `prefix` without throwing: the Pixel Data header must be in it.
+  if (!pixelData || pixelData.dataOffset > prefix.length) return more;
+  return { dataSet, transferSyntaxUid, hasMeta: true, truncatedPixelData: false };
+}

@@ -60,6 +60,16 @@ export interface CodecOutput {
 
 export type FrameDecoder = (frame: EncodedFrame) => CodecOutput | Promise<CodecOutput>;
 
+/**
+ * One frame's stored bytes, read on their own (lambdas/dicom/frame-source.ts reads just them with
+ * ranged GETs) instead of from the dataset's Pixel Data: the bytes a codec decodes for an
+ * encapsulated syntax; for a native one, the bytes spanning the frame, which starts at `startBit`.
+ */
+export interface StoredFrame {
+  readonly bytes: Uint8Array;
+  readonly startBit: number;
+}
+
 /** A decoder for one transfer syntax; `load` runs on first use so WASM start-up is paid only by files that need it. */
 export interface PixelCodec {
   readonly name: string;
@@ -238,7 +248,18 @@ function storedSamplesPerFrame(layout: PixelLayout): number {
   return samplesPerFrame(layout);
 }
 
-function checkBounds(layout: PixelLayout, frameIndex: number): void {
+/** Bits one native frame occupies in Pixel Data (frames follow each other without padding, PS3.5 8.1.1). */
+export function nativeFrameBits(layout: PixelLayout): number {
+  return storedSamplesPerFrame(layout) * layout.bitsAllocated;
+}
+
+/** Is this one of the uncompressed syntaxes whose frames lie at fixed offsets in Pixel Data? */
+export function isNativeTransferSyntax(transferSyntaxUid: string): boolean {
+  return NATIVE_SYNTAXES.has(transferSyntaxUid);
+}
+
+/** 422 for a frame too large to render, 404 for a frame the image does not have. */
+export function checkBounds(layout: PixelLayout, frameIndex: number): void {
   if (samplesPerFrame(layout) > MAX_SAMPLES_PER_FRAME) {
     throw new UnprocessableImage(
       `the image is too large to render: ${layout.rows} x ${layout.columns} x ${layout.samplesPerPixel} samples per frame ` +
@@ -302,16 +323,22 @@ function truncated(): UnprocessableImage {
   return new UnprocessableImage('pixel data is truncated', 'PIXEL_DATA_TRUNCATED');
 }
 
-function readNativeFrame(parsed: ParsedDicom, element: Element, layout: PixelLayout, frameIndex: number): SampleArray {
+function readNativeFrame(
+  parsed: ParsedDicom,
+  element: Element,
+  layout: PixelLayout,
+  frameIndex: number,
+  stored?: StoredFrame,
+): SampleArray {
   if (element.encapsulatedPixelData) {
     throw new UnprocessableImage(
       `pixel data is encapsulated (compressed) but the transfer syntax ${describeTransferSyntax(parsed.transferSyntaxUid)} is not`,
     );
   }
-  const bytes = elementBytes(parsed, element);
+  const bytes = stored ? stored.bytes : elementBytes(parsed, element);
   const count = storedSamplesPerFrame(layout);
   const bitsPerFrame = count * layout.bitsAllocated;
-  const startBit = frameIndex * bitsPerFrame;
+  const startBit = stored ? stored.startBit : frameIndex * bitsPerFrame;
   const endByte = Math.ceil((startBit + bitsPerFrame) / 8);
   if (endByte > bytes.length) {
     throw new UnprocessableImage(
@@ -421,7 +448,7 @@ function describeError(error: unknown): string {
 }
 
 /** The Extended Offset Table (7FE0,0001), 64-bit offsets, when present and usable. */
-function extendedOffsets(dataSet: DataSet): number[] | undefined {
+export function extendedOffsets(dataSet: DataSet): number[] | undefined {
   const element = dataSet.elements[EXTENDED_OFFSET_TABLE_TAG];
   if (!element || element.length < 8) return undefined;
   const view = new DataView(
@@ -641,8 +668,13 @@ function isNative(parsed: ParsedDicom): boolean {
   return NATIVE_SYNTAXES.has(parsed.transferSyntaxUid);
 }
 
-function encodedFrame(parsed: ParsedDicom, { layout, element }: FramePlan, frameIndex: number): EncodedFrame {
-  const bytes = encapsulatedFrameBytes(parsed, element, layout, frameIndex);
+function encodedFrame(
+  parsed: ParsedDicom,
+  { layout, element }: FramePlan,
+  frameIndex: number,
+  stored?: StoredFrame,
+): EncodedFrame {
+  const bytes = stored ? stored.bytes : encapsulatedFrameBytes(parsed, element, layout, frameIndex);
   return { bytes, layout, transferSyntaxUid: parsed.transferSyntaxUid, frameIndex };
 }
 
@@ -655,11 +687,11 @@ function fromCodec(layout: PixelLayout, output: CodecOutput): DecodedFrame {
  * Frame `frameIndex` (0-based) as typed samples, synchronously: native syntaxes, RLE, and codecs whose decoder is
  * synchronous. Throws UnprocessableImage (422) naming the transfer syntax when no synchronous decoder exists.
  */
-export function decodeFrame(parsed: ParsedDicom, frameIndex = 0): DecodedFrame {
+export function decodeFrame(parsed: ParsedDicom, frameIndex = 0, stored?: StoredFrame): DecodedFrame {
   const framePlan = plan(parsed, frameIndex);
   const { layout, element } = framePlan;
   if (isNative(parsed)) {
-    return finish(layout, readNativeFrame(parsed, element, layout, frameIndex), layout.photometric, true);
+    return finish(layout, readNativeFrame(parsed, element, layout, frameIndex, stored), layout.photometric, true);
   }
   const uid = parsed.transferSyntaxUid;
   const codec = codecs.get(uid);
@@ -674,7 +706,7 @@ export function decodeFrame(parsed: ParsedDicom, frameIndex = 0): DecodedFrame {
     decoder = loading;
     loadedDecoders.set(uid, decoder);
   }
-  const output = decoder(encodedFrame(parsed, framePlan, frameIndex));
+  const output = decoder(encodedFrame(parsed, framePlan, frameIndex, stored));
   if (isPromise(output)) {
     output.catch(() => undefined); // a rejection nobody awaits would end the process
     throw notSynchronous(uid, codec);
@@ -683,11 +715,15 @@ export function decodeFrame(parsed: ParsedDicom, frameIndex = 0): DecodedFrame {
 }
 
 /** Like decodeFrame, but loads and awaits codecs that are asynchronous (WASM). */
-export async function decodeFrameAsync(parsed: ParsedDicom, frameIndex = 0): Promise<DecodedFrame> {
+export async function decodeFrameAsync(
+  parsed: ParsedDicom,
+  frameIndex = 0,
+  stored?: StoredFrame,
+): Promise<DecodedFrame> {
   const framePlan = plan(parsed, frameIndex);
   const { layout, element } = framePlan;
   if (isNative(parsed)) {
-    return finish(layout, readNativeFrame(parsed, element, layout, frameIndex), layout.photometric, true);
+    return finish(layout, readNativeFrame(parsed, element, layout, frameIndex, stored), layout.photometric, true);
   }
   const uid = parsed.transferSyntaxUid;
   const codec = codecs.get(uid);
@@ -697,5 +733,5 @@ export async function decodeFrameAsync(parsed: ParsedDicom, frameIndex = 0): Pro
     decoder = await codec.load();
     loadedDecoders.set(uid, decoder);
   }
-  return fromCodec(layout, await decoder(encodedFrame(parsed, framePlan, frameIndex)));
+  return fromCodec(layout, await decoder(encodedFrame(parsed, framePlan, frameIndex, stored)));
 }

@@ -1,11 +1,13 @@
 // The processor's pure work: DICOM bytes -> attribute JSON, record summary and PNG (no storage here).
+import { THUMBNAIL_MAX_PIXELS } from '../config.js';
 import type { ImageState, ProcessedResult } from '../store/records.js';
 import { HttpError } from '../http/errors.js';
 import { buildAttributes, dicomInfo } from './attributes.js';
 import { dicomIdentifiers } from './identifiers.js';
 import { parseDicom, type ParsedDicom } from './parse.js';
 import { encodePng } from './png.js';
-import { hasImage, renderFrameAsync } from './render.js';
+import { hasImage, renderFrameAsync, type RenderedImage } from './render.js';
+import { downscale, fitWithin } from './resize.js';
 
 /**
  * Version of what the processor derives (attributes JSON, PNG, record summary). Bump it when a
@@ -16,15 +18,31 @@ export const DERIVED_SCHEMA_VERSION = 1;
 export interface ProcessOutcome {
   attributesJson: Uint8Array;
   png?: Uint8Array;
+  /** The default rendering fitted into THUMBNAIL_MAX_PIXELS; absent when the image is no larger. */
+  thumbnail?: Uint8Array;
   result: ProcessedResult;
 }
 
-async function renderDefault(parsed: ParsedDicom): Promise<{ png?: Uint8Array; image: ImageState }> {
+/** The thumbnail GET /png?max=256 serves: made here from the frame already rendered, so its first request is a read. */
+function thumbnailOf(rendered: RenderedImage): Uint8Array | undefined {
+  const size = fitWithin(rendered, { width: THUMBNAIL_MAX_PIXELS, height: THUMBNAIL_MAX_PIXELS });
+  if (size.width === rendered.width && size.height === rendered.height) return undefined;
+  return encodePng(downscale(rendered, size));
+}
+
+async function renderDefault(
+  parsed: ParsedDicom,
+): Promise<{ png?: Uint8Array; thumbnail?: Uint8Array; image: ImageState }> {
   if (!hasImage(parsed)) return { image: { state: 'NO_IMAGE' } };
   try {
     const rendered = await renderFrameAsync(parsed, 0);
     const png = encodePng(rendered);
-    return { png, image: { state: 'RENDERED', png_bytes: png.length, width: rendered.width, height: rendered.height } };
+    const thumbnail = thumbnailOf(rendered);
+    return {
+      png,
+      ...(thumbnail ? { thumbnail } : {}),
+      image: { state: 'RENDERED', png_bytes: png.length, width: rendered.width, height: rendered.height },
+    };
   } catch (error) {
     // Pixel data we cannot decode leaves the attributes usable; GET /png answers 422 with this reason.
     if (error instanceof HttpError) return { image: { state: 'UNRENDERABLE', reason: error.message } };
@@ -36,10 +54,11 @@ async function renderDefault(parsed: ParsedDicom): Promise<{ png?: Uint8Array; i
 export async function processDicom(bytes: Uint8Array): Promise<ProcessOutcome> {
   const parsed = parseDicom(bytes);
   const document = buildAttributes(parsed);
-  const { png, image } = await renderDefault(parsed);
+  const { png, thumbnail, image } = await renderDefault(parsed);
   return {
     attributesJson: new TextEncoder().encode(JSON.stringify(document)),
     ...(png ? { png } : {}),
+    ...(thumbnail ? { thumbnail } : {}),
     result: {
       dicom_info: dicomInfo(parsed),
       ...dicomIdentifiers(parsed),

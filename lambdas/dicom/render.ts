@@ -1,9 +1,16 @@
 // Renders one frame to 8-bit grey or RGB: modality LUT, VOI window or LUT, MONOCHROME1 inversion, colour conversion.
 import type { DataSet } from 'dicom-parser';
-import { NoImage, UnprocessableImage } from '../http/errors.js';
+import { InvalidParameter, NoImage, UnprocessableImage } from '../http/errors.js';
 import type { ParsedDicom } from './parse.js';
 import { TRANSFER_SYNTAX } from './parse.js';
-import { decodeFrame, decodeFrameAsync, hasPixelData, type DecodedFrame, type SampleArray } from './pixels.js';
+import {
+  decodeFrame,
+  decodeFrameAsync,
+  hasPixelData,
+  type DecodedFrame,
+  type SampleArray,
+  type StoredFrame,
+} from './pixels.js';
 import './codecs/index.js'; // registers the decoders of the compressed transfer syntaxes (each loads on first use)
 
 export interface RenderedImage {
@@ -12,6 +19,20 @@ export interface RenderedImage {
   channels: 1 | 3;
   /** 8-bit samples, row by row, RGB interleaved when channels is 3. */
   data: Uint8Array;
+}
+
+/** A window chosen by the caller: center and width in the modality LUT's output units (e.g. HU). */
+export interface WindowOverride {
+  readonly center: number;
+  readonly width: number;
+}
+
+/** What a caller may change about how a frame renders (GET /png parameters), and where its bytes come from. */
+export interface RenderOptions {
+  /** Replaces the file's VOI (window or VOI LUT); greyscale images only. */
+  readonly window?: WindowOverride;
+  /** The frame's bytes read on their own (ranged GETs) instead of from the dataset's Pixel Data. */
+  readonly storedFrame?: StoredFrame;
 }
 
 const SHARED_FUNCTIONAL_GROUPS = 'x52009229';
@@ -37,24 +58,38 @@ export function hasImage(parsed: ParsedDicom): boolean {
 }
 
 /** Renders frame `frameIndex` (0-based); throws NoImage (404) or UnprocessableImage (422) with a reason. */
-export function renderFrame(parsed: ParsedDicom, frameIndex = 0): RenderedImage {
+export function renderFrame(parsed: ParsedDicom, frameIndex = 0, options: RenderOptions = {}): RenderedImage {
   if (!hasImage(parsed)) throw new NoImage();
-  return renderDecodedFrame(parsed, decodeFrame(parsed, frameIndex), frameIndex);
+  return renderDecodedFrame(parsed, decodeFrame(parsed, frameIndex, options.storedFrame), frameIndex, options);
 }
 
 /** As renderFrame, for transfer syntaxes whose codec loads or decodes asynchronously. */
-export async function renderFrameAsync(parsed: ParsedDicom, frameIndex = 0): Promise<RenderedImage> {
+export async function renderFrameAsync(
+  parsed: ParsedDicom,
+  frameIndex = 0,
+  options: RenderOptions = {},
+): Promise<RenderedImage> {
   if (!hasImage(parsed)) throw new NoImage();
-  return renderDecodedFrame(parsed, await decodeFrameAsync(parsed, frameIndex), frameIndex);
+  const frame = await decodeFrameAsync(parsed, frameIndex, options.storedFrame);
+  return renderDecodedFrame(parsed, frame, frameIndex, options);
 }
 
 /** The rendering half on its own, for frames already decoded. */
-export function renderDecodedFrame(parsed: ParsedDicom, frame: DecodedFrame, frameIndex = 0): RenderedImage {
+export function renderDecodedFrame(
+  parsed: ParsedDicom,
+  frame: DecodedFrame,
+  frameIndex = 0,
+  options: RenderOptions = {},
+): RenderedImage {
   const { layout } = frame;
   const base = { width: layout.columns, height: layout.rows };
+  const colour = layout.samplesPerPixel === 3 || frame.photometric === 'PALETTE COLOR';
+  if (colour && options.window) {
+    throw new InvalidParameter('window', `window applies to greyscale images; this image is ${layout.photometric}`);
+  }
   if (layout.samplesPerPixel === 3) return { ...base, channels: 3, data: renderColour(frame) };
   if (frame.photometric === 'PALETTE COLOR') return { ...base, channels: 3, data: renderPalette(parsed, frame) };
-  return { ...base, channels: 1, data: renderGrey(parsed, frame, frameIndex) };
+  return { ...base, channels: 1, data: renderGrey(parsed, frame, frameIndex, options.window) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -190,12 +225,36 @@ function modalityTransform(parsed: ParsedDicom, frame: DecodedFrame, frameIndex:
   return { kind: 'linear', slope: slope ?? 1, intercept: intercept ?? 0 };
 }
 
+/** The file's VOI LUT Function for this frame (LINEAR when it names none or one we do not know). */
+function voiLutFunctionOf(source: DataSet | undefined, dataSet: DataSet): 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID' {
+  const named = (source?.string(VOI_LUT_FUNCTION) ?? dataSet.string(VOI_LUT_FUNCTION) ?? 'LINEAR').trim().toUpperCase();
+  return named === 'SIGMOID' || named === 'LINEAR_EXACT' ? named : 'LINEAR';
+}
+
+/**
+ * A caller's window replaces whatever VOI the file has (window or VOI LUT) and keeps its VOI LUT
+ * Function. LINEAR's integer form needs width >= 1 and integer input; otherwise the exact form applies.
+ */
+function overriddenVoi(
+  parsed: ParsedDicom,
+  frame: DecodedFrame,
+  frameIndex: number,
+  window: WindowOverride,
+): VoiTransform {
+  const source = frameSource(parsed.dataSet, frameIndex, FRAME_VOI_LUT, [VOI_LUT_FUNCTION]);
+  let fn = voiLutFunctionOf(source, parsed.dataSet);
+  if (fn === 'LINEAR' && (window.width < 1 || frame.layout.sampleFormat !== 'integer')) fn = 'LINEAR_EXACT';
+  return { kind: 'window', center: window.center, width: window.width, fn };
+}
+
 function voiTransform(
   parsed: ParsedDicom,
   frame: DecodedFrame,
   frameIndex: number,
   modality: ModalityTransform,
+  window?: WindowOverride,
 ): VoiTransform {
+  if (window) return overriddenVoi(parsed, frame, frameIndex, window);
   const { dataSet } = parsed;
   // The VOI LUT Sequence wins over a window when both are present, as in the reference renderer.
   const lutItem =
@@ -211,10 +270,7 @@ function voiTransform(
   const center = source ? firstNumber(source, WINDOW_CENTER) : undefined;
   const width = source ? firstNumber(source, WINDOW_WIDTH) : undefined;
   if (source && center !== undefined && width !== undefined) {
-    const named = (source.string(VOI_LUT_FUNCTION) ?? dataSet.string(VOI_LUT_FUNCTION) ?? 'LINEAR')
-      .trim()
-      .toUpperCase();
-    let fn: 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID' = named === 'SIGMOID' || named === 'LINEAR_EXACT' ? named : 'LINEAR';
+    let fn = voiLutFunctionOf(source, dataSet);
     // LINEAR's -0.5 and (w - 1) terms assume integer input; on float pixel data they turn a [0, 1] window
     // (width 1) into a threshold, so continuous values use the exact form.
     if (fn === 'LINEAR' && frame.layout.sampleFormat !== 'integer') fn = 'LINEAR_EXACT';
@@ -278,10 +334,10 @@ function sampleRange(samples: SampleArray): { min: number; max: number } {
   return { min, max };
 }
 
-function renderGrey(parsed: ParsedDicom, frame: DecodedFrame, frameIndex: number): Uint8Array {
+function renderGrey(parsed: ParsedDicom, frame: DecodedFrame, frameIndex: number, window?: WindowOverride): Uint8Array {
   const { samples } = frame;
   const modality = modalityTransform(parsed, frame, frameIndex);
-  const voi = voiTransform(parsed, frame, frameIndex, modality);
+  const voi = voiTransform(parsed, frame, frameIndex, modality, window);
   const invert = frame.photometric === 'MONOCHROME1';
   const toModality = modalityFunction(modality);
   const out = new Uint8Array(samples.length);

@@ -1,6 +1,9 @@
-// The handler wrapper: runs a route, maps HttpErrors to API.md's JSON error body, logs without PHI.
+// The handler wrapper: runs a route, maps HttpErrors to API.md's JSON error body, adds CORS, logs and audits without PHI.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { logger } from '../commons.js';
+import { ROUTES } from '../routes.js';
+import { writeAudit } from './access.js';
+import { withCors } from './cors.js';
 import { HttpError } from './errors.js';
 import { json } from './responses.js';
 
@@ -11,8 +14,12 @@ export function errorResponse(error: HttpError): APIGatewayProxyResult {
   return json(error.status, body, error.extra.headers);
 }
 
-/** Wraps a route: HttpErrors become their status; anything else is a bug, logged with the request id, 500. */
+/**
+ * Wraps a route: HttpErrors become their status; anything else is a bug, logged with the request id, 500. Every
+ * answer gets the CORS headers for its Origin; a route with `audit` in the route table writes its audit line.
+ */
 export function httpHandler(route: string, run: ApiHandler): ApiHandler {
+  const audit = ROUTES.find((definition) => definition.name === route)?.audit;
   return async (event) => {
     const started = performance.now();
     const requestId = event.requestContext?.requestId;
@@ -34,6 +41,7 @@ export function httpHandler(route: string, run: ApiHandler): ApiHandler {
       status: response.statusCode,
       ms: Math.round(performance.now() - started),
     });
-    return response;
+    if (audit) writeAudit(event, route, audit, response);
+    return withCors(event, response);
   };
 }

@@ -4,6 +4,7 @@ import { logger, type Stores } from '../commons.js';
 import { KEYS, PROCESSING_DEADLINE_SECONDS } from '../config.js';
 import { DERIVED_SCHEMA_VERSION, processDicom, type ProcessOutcome } from '../dicom/process.js';
 import { BadRequest, HttpError } from '../http/errors.js';
+import { deleteCachedRenderings, deleteFileObjects } from '../store/file-objects.js';
 import { secondsFromNow } from '../store/records.js';
 
 /**
@@ -14,7 +15,7 @@ export async function processUpload({ objects, records }: Stores, id: string): P
   const record = await records.get(id);
   if (!record) {
     // Deleted (or its upload expired) before we ran: nobody owns these bytes any more.
-    await objects.delete(KEYS.allObjects(id));
+    await deleteFileObjects(objects, id);
     return;
   }
   if (record.status !== 'PROCESSING') return; // a repeated event for finished work
@@ -27,7 +28,7 @@ export async function processUpload({ objects, records }: Stores, id: string): P
   // POST /dicom already recorded size, hash and deadline; only direct uploads learn them here.
   const alreadyKnown = !record.upload && record.sha256 === sha256 && record.size_bytes === bytes.length;
   if (!alreadyKnown && !(await records.markReceived(id, received, secondsFromNow(PROCESSING_DEADLINE_SECONDS)))) {
-    await objects.delete(KEYS.allObjects(id));
+    await deleteFileObjects(objects, id);
     return;
   }
 
@@ -46,7 +47,7 @@ export async function processUpload({ objects, records }: Stores, id: string): P
     await records.markFailed(id, error.message);
     // Bytes never seen as DICOM are worth nothing; a file once READY keeps its original (a parser
     // regression must not destroy the archive: fix, then reprocess).
-    await objects.delete(record.schema_version ? KEYS.derivedObjects(id) : KEYS.allObjects(id));
+    await deleteFileObjects(objects, id, { keepOriginal: Boolean(record.schema_version) });
     logger.warn('processing failed', { id, code: error.code, bytes: bytes.length });
     return;
   }
@@ -56,10 +57,16 @@ export async function processUpload({ objects, records }: Stores, id: string): P
     objects.put(KEYS.attributes(id), outcome.attributesJson, 'application/json', metadata),
     // A reprocess must not leave an older PNG behind.
     outcome.png ? objects.put(KEYS.png(id), outcome.png, 'image/png', metadata) : objects.delete([KEYS.png(id)]),
+    // Only a file processed before (a reprocess) can have an older thumbnail or cached renderings,
+    // which may be outdated: reprocessing follows a renderer change.
+    outcome.thumbnail
+      ? objects.put(KEYS.thumbnail(id), outcome.thumbnail, 'image/png', metadata)
+      : record.schema_version && objects.delete([KEYS.thumbnail(id)]),
+    record.schema_version && deleteCachedRenderings(objects, id),
   ]);
   if (!(await records.markReady(id, outcome.result, { ...record, ...received }))) {
     // Deleted while we worked: remove what we (and the upload) left, so nothing is orphaned.
-    await objects.delete(KEYS.allObjects(id));
+    await deleteFileObjects(objects, id);
     return;
   }
   logger.info('processed', {

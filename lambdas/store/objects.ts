@@ -21,6 +21,13 @@ export interface ObjectStore {
   put(key: string, body: Uint8Array, contentType: string, metadata?: Record<string, string>): Promise<void>;
   /** The object's bytes, or undefined when there is no such object. */
   get(key: string): Promise<Uint8Array | undefined>;
+  /**
+   * Bytes [start, end) of the object (fewer at its end) and its total size, or undefined when there
+   * is no such object: one frame of a large file without reading the rest.
+   */
+  getRange(key: string, start: number, end: number): Promise<{ bytes: Uint8Array; size: number } | undefined>;
+  /** Every key under `prefix` (s3:ListBucket, granted only with a prefix condition). */
+  listKeys(prefix: string): Promise<string[]>;
   /** Size and user metadata without the bytes, or undefined when there is no such object. */
   head(key: string): Promise<{ sizeBytes: number; metadata: Record<string, string> } | undefined>;
   /** Deletes the keys that exist; missing keys are not an error. */

@@ -1,9 +1,11 @@
 // The file record as API.md shows it: the contract's fields first, then the added ones.
+import { THUMBNAIL_MAX_PIXELS } from '../config.js';
 import { withDeadlineApplied, type FileRecord } from './records.js';
 
 export function toFileRecordJson(stored: FileRecord): Record<string, unknown> {
   // A record stuck past its processing deadline is shown FAILED with the reason.
   const record = withDeadlineApplied(stored);
+  const hasImage = record.image ? record.image.state !== 'NO_IMAGE' : record.dicom_info.ImageDimensions !== null;
   return {
     id: record.id,
     filename: record.filename,
@@ -23,12 +25,14 @@ export function toFileRecordJson(stored: FileRecord): Record<string, unknown> {
     series_instance_uid: record.series_instance_uid ?? null,
     transfer_syntax_uid: record.transfer_syntax_uid ?? null,
     number_of_frames: record.number_of_frames ?? null,
-    has_image: record.image ? record.image.state !== 'NO_IMAGE' : record.dicom_info.ImageDimensions !== null,
+    has_image: hasImage,
     sha256: record.sha256 ?? null,
     // Other records of the same file (same SOP Instance UID or SHA-256): both copies say so.
     duplicate_of: record.duplicate_of ?? [],
     schema_version: record.schema_version ?? null,
     png: `/dicom/${record.id}/png`,
+    // The processor stores it with the PNG, so the first request is a read, not a render.
+    thumbnail: hasImage ? `/dicom/${record.id}/png?max=${THUMBNAIL_MAX_PIXELS}` : null,
     attributes: `/dicom/${record.id}/attributes`,
     file: `/dicom/${record.id}/file`,
   };

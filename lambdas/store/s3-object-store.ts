@@ -6,6 +6,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
   S3Client,
@@ -37,6 +38,8 @@ async function readBody(response: GetObjectCommandOutput): Promise<Uint8Array> {
   if (offset !== length) throw new Error(`S3 body ended after ${offset} of ${length} bytes`);
   return out;
 }
+
+const DELETE_BATCH = 1000;
 
 const MULTIPART_ERRORS: Record<string, Exclude<MultipartCompletion, { ok: true }>['code']> = {
   NoSuchUpload: 'NO_SUCH_UPLOAD',
@@ -74,6 +77,41 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async getRange(key: string, start: number, end: number): Promise<{ bytes: Uint8Array; size: number } | undefined> {
+    if (end <= start) throw new Error(`empty byte range ${start}-${end}`);
+    try {
+      const response = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${end - 1}` }),
+      );
+      const bytes = await readBody(response);
+      // "bytes 0-65535/7200342"; S3 answers a range that covers the whole object without one.
+      const total = /\/(\d+)$/.exec(response.ContentRange ?? '')?.[1];
+      return { bytes, size: total === undefined ? bytes.length : Number(total) };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      // A start at or past the end (the caller knew no size yet): nothing there.
+      if ((error as { name?: string }).name === 'InvalidRange') return { bytes: new Uint8Array(0), size: start };
+      throw error;
+    }
+  }
+
+  async listKeys(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+      );
+      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
+
   async head(key: string): Promise<{ sizeBytes: number; metadata: Record<string, string> } | undefined> {
     try {
       const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
@@ -85,15 +123,17 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async delete(keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return;
-    const response = await this.client.send(
-      new DeleteObjectsCommand({
-        Bucket: this.bucket,
-        Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
-      }),
-    );
-    const failed = response.Errors?.filter((e) => e.Code !== 'NoSuchKey') ?? [];
-    if (failed.length > 0) throw new Error(`S3 DeleteObjects failed for ${failed.length} key(s): ${failed[0]?.Code}`);
+    // DeleteObjects takes at most 1,000 keys (a file with many cached renderings has more).
+    for (let from = 0; from < keys.length; from += DELETE_BATCH) {
+      const response = await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: keys.slice(from, from + DELETE_BATCH).map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+      const failed = response.Errors?.filter((e) => e.Code !== 'NoSuchKey') ?? [];
+      if (failed.length > 0) throw new Error(`S3 DeleteObjects failed for ${failed.length} key(s): ${failed[0]?.Code}`);
+    }
   }
 
   presignGet(key: string, expiresInSeconds: number, download?: DownloadOptions): Promise<string> {

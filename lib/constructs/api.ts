@@ -1,19 +1,52 @@
-// The REST API: one Lambda per entry of the route table, and API Gateway's own errors in API.md's JSON shape.
-import { RemovalPolicy } from 'aws-cdk-lib';
+// The REST API: one Lambda per entry of the route table, access control (API key, IAM or open), CORS, access
+// logs without query strings, and API Gateway's own errors in API.md's JSON shape.
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENV, LARGE_UPLOAD_ROUTE } from '../../lambdas/config.js';
+import { INVALID_API_KEY } from '../../lambdas/http/access.js';
+import { CORS } from '../../lambdas/http/cors.js';
 import { ROUTES, type RouteDefinition } from '../../lambdas/routes.js';
-import { createAppFunction } from './function-defaults.js';
+import { AUDIT_LOG_RETENTION, createAppFunction, type FunctionSettings } from './function-defaults.js';
+
+/**
+ * Who may call the non-public routes: `apiKey` (default) an API key of the usage plan in `x-api-key`; `iam` a
+ * SigV4-signed request of a principal allowed execute-api:Invoke; `none` anyone (demos only).
+ */
+export type AuthMode = 'apiKey' | 'iam' | 'none';
 
 export const STAGE_NAME = 'v1';
 
 /** Stage-wide throttling: a runaway client costs a personal account little (429s, not Lambda time). */
 export const THROTTLING = { rateLimit: 50, burstLimit: 100 } as const;
+
+/** The usage plan of the API key: its own rate and burst, and a daily quota (a leaked key cannot run up a bill). */
+export const USAGE_PLAN = { rateLimit: 50, burstLimit: 100, quotaPerDay: 100_000 } as const;
+
+/**
+ * The access log line: who (API key id, IAM ARN, source IP), which route template, status and timings.
+ * `$context.resourcePath` is the template (`/dicom/{id}`), never `$context.path` or the query string, which
+ * may carry patient identifiers; no body is ever logged.
+ */
+export const ACCESS_LOG_FIELDS: Record<string, string> = {
+  requestId: apigateway.AccessLogField.contextRequestId(),
+  time: apigateway.AccessLogField.contextRequestTime(),
+  method: apigateway.AccessLogField.contextHttpMethod(),
+  resource: apigateway.AccessLogField.contextResourcePath(),
+  status: apigateway.AccessLogField.contextStatus(),
+  errorType: apigateway.AccessLogField.contextErrorResponseType(),
+  latencyMs: apigateway.AccessLogField.contextResponseLatency(),
+  integrationLatencyMs: apigateway.AccessLogField.contextIntegrationLatency(),
+  responseLength: apigateway.AccessLogField.contextResponseLength(),
+  apiKeyId: apigateway.AccessLogField.contextIdentityApiKeyId(),
+  userArn: apigateway.AccessLogField.contextIdentityUserArn(),
+  sourceIp: apigateway.AccessLogField.contextIdentitySourceIp(),
+};
 
 /** One gateway response: API Gateway's own error, given API.md's `{"error", "code"}` body. */
 export interface GatewayErrorResponse {
@@ -36,14 +69,30 @@ function routeList(): string {
   return ROUTES.map((route) => `${route.method} ${route.path}`).join(', ');
 }
 
-export const GATEWAY_ERROR_RESPONSES: readonly GatewayErrorResponse[] = [
-  {
-    // API Gateway answers an unknown path or method with 403 "Missing Authentication Token".
-    type: apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
-    statusCode: '404',
-    error: literal(`no route matches this method and path; the routes are: ${routeList()}`),
-    code: literal('ROUTE_NOT_FOUND'),
-  },
+/** API Gateway's own errors in API.md's shape; under IAM auth an unsigned request and an unknown route look alike. */
+export function gatewayErrorResponses(auth: AuthMode = 'apiKey'): GatewayErrorResponse[] {
+  return [
+    auth === 'iam'
+      ? {
+          type: apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+          statusCode: '403',
+          error: literal(
+            `the request is not signed with AWS credentials (SigV4), or no route matches this method and path; the routes are: ${routeList()}`,
+          ),
+          code: literal('MISSING_AUTHENTICATION'),
+        }
+      : {
+          // API Gateway answers an unknown path or method with 403 "Missing Authentication Token".
+          type: apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+          statusCode: '404',
+          error: literal(`no route matches this method and path; the routes are: ${routeList()}`),
+          code: literal('ROUTE_NOT_FOUND'),
+        },
+    ...COMMON_GATEWAY_ERROR_RESPONSES,
+  ];
+}
+
+const COMMON_GATEWAY_ERROR_RESPONSES: readonly GatewayErrorResponse[] = [
   {
     type: apigateway.ResponseType.RESOURCE_NOT_FOUND,
     statusCode: '404',
@@ -72,10 +121,11 @@ export const GATEWAY_ERROR_RESPONSES: readonly GatewayErrorResponse[] = [
     code: literal('QUOTA_EXCEEDED'),
   },
   {
+    // A missing key is INVALID_API_KEY too; the local runtime answers both with the same body.
     type: apigateway.ResponseType.INVALID_API_KEY,
-    statusCode: '403',
-    error: literal('the API key is missing or not valid for this API; send it in the x-api-key header'),
-    code: literal('INVALID_API_KEY'),
+    statusCode: String(INVALID_API_KEY.status),
+    error: literal(INVALID_API_KEY.error),
+    code: literal(INVALID_API_KEY.code),
   },
   {
     type: apigateway.ResponseType.ACCESS_DENIED,
@@ -119,9 +169,29 @@ export function errorTemplate(response: GatewayErrorResponse): string {
   return `{"error": ${response.error}, "code": ${response.code}}`;
 }
 
-export interface ApiProps {
+/**
+ * The CORS headers of API Gateway's own answers. Gateway responses cannot choose among origins (their templates
+ * are not VTL), so one origin is named; with several, the caller's Origin is echoed on these error bodies only,
+ * which hold no data (handlers and the preflight still answer allowed origins only).
+ */
+export function gatewayCorsHeaders(origins: readonly string[]): Record<string, string> {
+  if (origins.length === 0) return {};
+  return {
+    'Access-Control-Allow-Origin': origins.length === 1 ? `'${origins[0]}'` : 'method.request.header.origin',
+    'Access-Control-Expose-Headers': `'${CORS.exposeHeaders.join(',')}'`,
+    Vary: "'Origin'",
+  };
+}
+
+export interface ApiProps extends FunctionSettings {
   readonly bucket: s3.IBucket;
   readonly table: dynamodb.ITable;
+  /** Default `apiKey`. */
+  readonly auth?: AuthMode;
+  /** Browser origins allowed by CORS; empty: CORS off. */
+  readonly corsOrigins?: readonly string[];
+  /** Keep the access logs (and the audited functions' logs) when the stack is deleted; default true. */
+  readonly retainLogs?: boolean;
 }
 
 export class Api extends Construct {
@@ -130,9 +200,23 @@ export class Api extends Construct {
   readonly functions: ReadonlyMap<string, NodejsFunction>;
   /** Seals paging cursors: generated by Secrets Manager at deploy, so its value is in no template or repository. */
   readonly cursorSecret: secretsmanager.Secret;
+  readonly auth: AuthMode;
+  /** The key clients send (auth `apiKey` only); read its value with `aws apigateway get-api-key --include-value`. */
+  readonly apiKey?: apigateway.ApiKey;
+  readonly usagePlan?: apigateway.UsagePlan;
+  /** API Gateway's access log: one JSON line per request, no query string, no body. */
+  readonly accessLogs: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
+    this.auth = props.auth ?? 'apiKey';
+    const corsOrigins = [...(props.corsOrigins ?? [])];
+    const logRemoval = props.retainLogs === false ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      // Refused keys and unsigned calls show only here (no Lambda runs for them): kept as long as the audit trail.
+      retention: AUDIT_LOG_RETENTION,
+      removalPolicy: logRemoval,
+    });
     this.cursorSecret = new secretsmanager.Secret(this, 'CursorSecret', {
       description: 'Key material for the paging cursors of the DICOM API listing routes',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
@@ -146,32 +230,70 @@ export class Api extends Construct {
       // Every body reaches the Lambdas base64-encoded (JSON too), and PNGs go out as bytes whatever
       // Accept says: API Gateway decides binary handling from the first Accept type.
       binaryMediaTypes: ['*/*'],
-      // No account-wide CloudWatch role: a personal account need not change a global setting.
-      cloudWatchRole: false,
+      // Access logs to CloudWatch need the account's API Gateway logging role (one per account and region; an
+      // existing one is simply replaced by an equivalent). It is retained on stack delete: other APIs may use it.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
         stageName: STAGE_NAME,
         throttlingRateLimit: THROTTLING.rateLimit,
         throttlingBurstLimit: THROTTLING.burstLimit,
         // Execution logs (and data traces) would record query strings and bodies, i.e. patient
-        // identifiers: off, and no access log. Handlers log route, status and timings only.
+        // identifiers: off. The access log has a format of our own without them.
         loggingLevel: apigateway.MethodLoggingLevel.OFF,
         dataTraceEnabled: false,
+        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+        tracingEnabled: props.tracing ?? false,
       },
+      // Preflights answered by API Gateway itself (a mock integration per resource, no key needed), only when
+      // origins are configured; the handlers add the headers to real answers (lambdas/http/cors.ts).
+      ...(corsOrigins.length > 0
+        ? {
+            defaultCorsPreflightOptions: {
+              allowOrigins: corsOrigins,
+              allowMethods: [...CORS.allowMethods],
+              allowHeaders: [...CORS.allowHeaders],
+              maxAge: Duration.seconds(CORS.maxAgeSeconds),
+            },
+          }
+        : {}),
     });
     // The construct's own "Endpoint" output would duplicate the stack's ApiUrl output.
     this.restApi.node.tryRemoveChild('Endpoint');
 
     const functions = new Map<string, NodejsFunction>();
     for (const route of ROUTES) {
-      const fn = this.routeFunction(route, props);
+      const fn = this.routeFunction(route, props, corsOrigins, logRemoval);
+      // The page routes stay open in every mode: they carry no patient data, and the page asks for the key.
+      const guarded = !route.public;
       this.restApi.root
         .resourceForPath(route.path)
-        .addMethod(route.method, new apigateway.LambdaIntegration(fn, { proxy: true, allowTestInvoke: false }));
+        .addMethod(route.method, new apigateway.LambdaIntegration(fn, { proxy: true, allowTestInvoke: false }), {
+          apiKeyRequired: guarded && this.auth === 'apiKey',
+          authorizationType:
+            guarded && this.auth === 'iam' ? apigateway.AuthorizationType.IAM : apigateway.AuthorizationType.NONE,
+        });
       functions.set(route.name, fn);
     }
     this.functions = functions;
 
-    for (const response of GATEWAY_ERROR_RESPONSES) {
+    if (this.auth === 'apiKey') {
+      this.apiKey = new apigateway.ApiKey(this, 'ApiKey', {
+        description: 'DICOM API client key (send it as x-api-key); value: aws apigateway get-api-key --include-value',
+        enabled: true,
+      });
+      this.usagePlan = this.restApi.addUsagePlan('UsagePlan', {
+        description: 'DICOM API clients: rate, burst and a daily quota per key',
+        throttle: { rateLimit: USAGE_PLAN.rateLimit, burstLimit: USAGE_PLAN.burstLimit },
+        quota: { limit: USAGE_PLAN.quotaPerDay, period: apigateway.Period.DAY },
+        apiStages: [{ api: this.restApi, stage: this.restApi.deploymentStage }],
+      });
+      this.usagePlan.addApiKey(this.apiKey);
+    }
+
+    const cors = gatewayCorsHeaders(corsOrigins);
+    for (const response of gatewayErrorResponses(this.auth)) {
       this.restApi.addGatewayResponse(`${response.type.responseType}Response`, {
         type: response.type,
         statusCode: response.statusCode,
@@ -179,12 +301,23 @@ export class Api extends Construct {
         responseHeaders: {
           'Content-Type': "'application/json'",
           ...Object.fromEntries(Object.entries(response.headers ?? {}).map(([name, value]) => [name, `'${value}'`])),
+          ...cors,
         },
       });
     }
   }
 
-  private routeFunction(route: RouteDefinition, props: ApiProps): NodejsFunction {
+  /** The functions of routes that write audit lines (their log groups hold the audit trail). */
+  auditedFunctions(): NodejsFunction[] {
+    return ROUTES.filter((route) => route.audit).map((route) => this.functions.get(route.name)!);
+  }
+
+  private routeFunction(
+    route: RouteDefinition,
+    props: ApiProps,
+    corsOrigins: readonly string[],
+    logRemoval: RemovalPolicy,
+  ): NodejsFunction {
     const id = `${route.name.charAt(0).toUpperCase()}${route.name.slice(1)}Function`;
     return createAppFunction(this, id, {
       name: route.name,
@@ -194,9 +327,16 @@ export class Api extends Construct {
       access: route.access,
       memoryMb: route.memoryMb,
       timeoutSeconds: route.timeoutSeconds,
-      // Resolved by CloudFormation at deploy ({{resolve:secretsmanager:...}}): no SDK call at cold start.
-      // It is visible to whoever may read the function's configuration; it guards cursors, not data.
-      ...(route.cursors ? { environment: { [ENV.cursorSecret]: this.cursorSecret.secretValue.unsafeUnwrap() } } : {}),
+      ...(props.dataKey ? { dataKey: props.dataKey } : {}),
+      tracing: props.tracing ?? false,
+      // The audit trail is in these functions' logs: kept for years, and kept when the stack goes.
+      ...(route.audit ? { logRetention: AUDIT_LOG_RETENTION, logRemovalPolicy: logRemoval } : {}),
+      environment: {
+        ...(corsOrigins.length > 0 ? { [ENV.corsOrigins]: corsOrigins.join(',') } : {}),
+        // Resolved by CloudFormation at deploy ({{resolve:secretsmanager:...}}): no SDK call at cold start.
+        // It is visible to whoever may read the function's configuration; it guards cursors, not data.
+        ...(route.cursors ? { [ENV.cursorSecret]: this.cursorSecret.secretValue.unsafeUnwrap() } : {}),
+      },
     });
   }
 }

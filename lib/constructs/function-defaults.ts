@@ -1,8 +1,9 @@
 // What every Lambda of the stack shares, in one place: runtime, architecture, bundling, logs, environment, IAM.
 import path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -26,6 +27,8 @@ export const DEFAULT_MEMORY_MB = 512;
 /** Below API Gateway's 29 s integration timeout, above a read's wait for processing (8 s). */
 export const DEFAULT_TIMEOUT_SECONDS = 20;
 export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
+/** The audit trail (audited routes' logs, the API access log): six years, as HIPAA keeps its documentation. */
+export const AUDIT_LOG_RETENTION = logs.RetentionDays.SIX_YEARS;
 
 /**
  * ESM bundles have no `require`; dicom-parser (UMD) requires zlib at run time, which esbuild turns
@@ -104,7 +107,15 @@ export function functionEnvironment(bucket: s3.IBucket, table: dynamodb.ITable):
   };
 }
 
-export interface AppFunctionProps {
+/** Stack-wide choices every application function follows. */
+export interface FunctionSettings {
+  /** The customer-managed key of the bucket and table (`-c kms=true`): the function may use it through them. */
+  readonly dataKey?: kms.IKey;
+  /** X-Ray active tracing (`-c tracing=true`). */
+  readonly tracing?: boolean;
+}
+
+export interface AppFunctionProps extends FunctionSettings {
   /** The handler module's name (lambdas/handlers/<name>.ts). */
   readonly name: string;
   readonly description: string;
@@ -115,14 +126,17 @@ export interface AppFunctionProps {
   readonly timeoutSeconds?: number;
   /** Variables only this function gets (e.g. the cursor secret for the listing routes). */
   readonly environment?: Record<string, string>;
+  /** Default LOG_RETENTION, deleted with the stack; audited routes keep theirs longer. */
+  readonly logRetention?: logs.RetentionDays;
+  readonly logRemovalPolicy?: RemovalPolicy;
 }
 
 /** One application Lambda: the shared defaults, its own log group, and IAM for exactly its `access`. */
 export function createAppFunction(scope: Construct, id: string, props: AppFunctionProps): NodejsFunction {
   // An explicit log group (not `logRetention`) avoids the LogRetention custom-resource Lambda.
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
-    retention: LOG_RETENTION,
-    removalPolicy: RemovalPolicy.DESTROY,
+    retention: props.logRetention ?? LOG_RETENTION,
+    removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
   });
   const fn = new NodejsFunction(scope, id, {
     entry: handlerEntry(props.name),
@@ -137,8 +151,9 @@ export function createAppFunction(scope: Construct, id: string, props: AppFuncti
     depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
     bundling: LAMBDA_BUNDLING,
     logGroup,
+    ...(props.tracing ? { tracing: lambda.Tracing.ACTIVE } : {}),
   });
-  grantStorageAccess(fn, props.access, props.bucket, props.table);
+  grantStorageAccess(fn, props.access, props.bucket, props.table, props.dataKey);
   return fn;
 }
 
@@ -147,9 +162,33 @@ export const ACCESS_ACTIONS = {
   s3Read: ['s3:GetObject'],
   s3Write: ['s3:PutObject'],
   s3Delete: ['s3:DeleteObject'],
+  s3List: ['s3:ListBucket'],
   tableRead: ['dynamodb:GetItem', 'dynamodb:Query'],
   tableWrite: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
 } as const;
+
+/**
+ * What each kind of access needs of the customer-managed key under `-c kms=true` (S3 and DynamoDB call KMS with
+ * the caller's rights): reading decrypts; writing makes data keys (multipart and copy also decrypt); DynamoDB
+ * describes the key. Deleting needs none.
+ */
+export const KMS_ACTIONS = {
+  s3Read: ['kms:Decrypt'],
+  s3Write: ['kms:Decrypt', 'kms:GenerateDataKey'],
+  s3Delete: [],
+  tableRead: ['kms:Decrypt', 'kms:DescribeKey'],
+  tableWrite: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+} as const;
+
+/** The KMS actions `access` needs, sorted (empty when it touches no stored data). */
+export function kmsActionsFor(access: StorageAccess): string[] {
+  const actions = new Set<string>();
+  if (access.s3Read?.length) KMS_ACTIONS.s3Read.forEach((a) => actions.add(a));
+  if (access.s3Write?.length) KMS_ACTIONS.s3Write.forEach((a) => actions.add(a));
+  if (access.tableRead) KMS_ACTIONS.tableRead.forEach((a) => actions.add(a));
+  if (access.tableWrite) KMS_ACTIONS.tableWrite.forEach((a) => actions.add(a));
+  return [...actions].sort();
+}
 
 /** Least privilege from a route's `access`: S3 actions on `bucket/<prefix>*` only, table actions on the table (and its indexes for reads). */
 export function grantStorageAccess(
@@ -157,7 +196,23 @@ export function grantStorageAccess(
   access: StorageAccess,
   bucket: s3.IBucket,
   table: dynamodb.ITable,
+  dataKey?: kms.IKey,
 ): void {
+  const keyActions = kmsActionsFor(access);
+  if (dataKey && keyActions.length > 0) {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: keyActions,
+        resources: [dataKey.keyArn],
+        // Only through S3 and DynamoDB: the role cannot decrypt anything with the key directly.
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': [`s3.${Aws.REGION}.${Aws.URL_SUFFIX}`, `dynamodb.${Aws.REGION}.${Aws.URL_SUFFIX}`],
+          },
+        },
+      }),
+    );
+  }
   const s3Grants = [
     [ACCESS_ACTIONS.s3Read, access.s3Read],
     [ACCESS_ACTIONS.s3Write, access.s3Write],
@@ -169,6 +224,16 @@ export function grantStorageAccess(
       new iam.PolicyStatement({
         actions: [...actions],
         resources: prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
+      }),
+    );
+  }
+  if (access.s3List?.length) {
+    // ListBucket is a bucket action: the s3:prefix condition keeps it to the listed prefixes.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [...ACCESS_ACTIONS.s3List],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': access.s3List.map((prefix) => `${prefix}*`) } },
       }),
     );
   }

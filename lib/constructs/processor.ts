@@ -10,9 +10,9 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PROCESSING_FAILED, PROCESSOR } from '../../lambdas/routes.js';
-import { createAppFunction, DEFAULT_TIMEOUT_SECONDS } from './function-defaults.js';
+import { createAppFunction, DEFAULT_TIMEOUT_SECONDS, type FunctionSettings } from './function-defaults.js';
 
-export interface ProcessorProps {
+export interface ProcessorProps extends FunctionSettings {
   readonly bucket: s3.Bucket;
   readonly table: dynamodb.ITable;
 }
@@ -35,6 +35,8 @@ export class Processor extends Construct {
       access: PROCESSOR.access,
       memoryMb: PROCESSOR.memoryMb,
       timeoutSeconds: PROCESSOR.timeoutSeconds,
+      ...(props.dataKey ? { dataKey: props.dataKey } : {}),
+      tracing: props.tracing ?? false,
     });
     // OBJECT_CREATED is every ObjectCreated:* kind (Put, Post, Copy, CompleteMultipartUpload). The
     // prefix filter keeps the processor's own derived/ writes from triggering it again.
@@ -62,6 +64,8 @@ export class Processor extends Construct {
       bucket: props.bucket,
       table: props.table,
       access: PROCESSING_FAILED.access,
+      ...(props.dataKey ? { dataKey: props.dataKey } : {}),
+      tracing: props.tracing ?? false,
     });
     this.failureFunction.addEventSource(
       new SqsEventSource(this.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }),

@@ -1,31 +1,60 @@
-// The data: one private, encrypted S3 bucket (objects keyed by UUID) and one on-demand DynamoDB table.
+// The data: one private, encrypted, versioned S3 bucket (objects keyed by UUID) and one on-demand DynamoDB table,
+// encrypted with AWS keys or (`-c kms=true`) a customer-managed key, recoverable for a stated number of days.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { TABLE, tableIndexes } from '../../lambdas/config.js';
+import { BUCKET_CORS } from '../../lambdas/http/cors.js';
+
+/**
+ * How long deleted or overwritten data stays recoverable by an operator, and no longer: noncurrent S3 versions
+ * expire after it, and DynamoDB point-in-time recovery reaches back exactly as far (README "What a delete means").
+ */
+export const RECOVERY_DAYS = 7;
 
 export interface StorageProps {
   /** Delete the bucket (emptying it first) and the table with the stack; by default both are kept. */
   readonly destroyData: boolean;
+  /** Encrypt bucket and table with a customer-managed KMS key of the stack (else SSE-S3 and an AWS-managed key). */
+  readonly kms?: boolean;
 }
 
 export class Storage extends Construct {
   readonly bucket: s3.Bucket;
   readonly table: dynamodb.Table;
+  /** The customer-managed key (`kms`), rotated yearly; retained with the data it protects. */
+  readonly dataKey?: kms.Key;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
     const removalPolicy = props.destroyData ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    if (props.kms) {
+      this.dataKey = new kms.Key(this, 'DataKey', {
+        description: 'DICOM API: encrypts the bucket and the table of patient data',
+        enableKeyRotation: true,
+        removalPolicy,
+        ...(props.destroyData ? { pendingWindow: Duration.days(7) } : {}),
+      });
+    }
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      encryption: s3.BucketEncryption.S3_MANAGED,
+      ...(this.dataKey
+        ? { encryption: s3.BucketEncryption.KMS, encryptionKey: this.dataKey, bucketKeyEnabled: true }
+        : { encryption: s3.BucketEncryption.S3_MANAGED }),
       enforceSSL: true,
       minimumTLSVersion: 1.2,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      // An upload that never completes would otherwise be billed forever, invisible to listings.
-      lifecycleRules: [{ id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      // A mistaken or malicious DELETE can be undone for RECOVERY_DAYS, then the bytes are gone for good.
+      versioned: true,
+      lifecycleRules: [
+        // An upload that never completes would otherwise be billed forever, invisible to listings.
+        { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        { id: 'expire-deleted-and-overwritten', noncurrentVersionExpiration: Duration.days(RECOVERY_DAYS) },
+        { id: 'remove-expired-delete-markers', expiredObjectDeleteMarker: true },
+      ],
       removalPolicy,
       autoDeleteObjects: props.destroyData,
     });
@@ -33,8 +62,12 @@ export class Storage extends Construct {
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true, recoveryPeriodInDays: RECOVERY_DAYS },
+      ...(this.dataKey
+        ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: this.dataKey }
+        : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
+      // A table delete (console, CLI, a stack update) is refused unless the dev flag made the data deletable.
+      deletionProtection: !props.destroyData,
       // Set only while a direct upload's bytes are awaited: a record whose upload never arrives expires.
       timeToLiveAttribute: TABLE.ttlAttribute,
       removalPolicy,
@@ -48,5 +81,20 @@ export class Storage extends Construct {
         projectionType: index.projection === 'ALL' ? dynamodb.ProjectionType.ALL : dynamodb.ProjectionType.KEYS_ONLY,
       });
     }
+  }
+
+  /**
+   * Browser origins that may PUT large uploads straight to the bucket and GET presigned redirects (the web page's
+   * own origin, and those allowed by CORS); no rule at all means no browser may.
+   */
+  allowBrowserOrigins(origins: readonly string[]): void {
+    if (origins.length === 0) return;
+    this.bucket.addCorsRule({
+      allowedOrigins: [...origins],
+      allowedMethods: BUCKET_CORS.allowedMethods.map((method) => s3.HttpMethods[method]),
+      allowedHeaders: [...BUCKET_CORS.allowedHeaders],
+      exposedHeaders: [...BUCKET_CORS.exposedHeaders],
+      maxAge: BUCKET_CORS.maxAgeSeconds,
+    });
   }
 }

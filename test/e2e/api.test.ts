@@ -3,7 +3,14 @@ import { decode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEYS, MAX_UPLOAD_BODY_BYTES } from '../../lambdas/config.js';
 import { getStores } from '../../lambdas/commons.js';
-import { buildDicom, buildEncapsulatedDicom, patientElements, sampleCt, TS } from '../fixtures/dicom-builder.js';
+import {
+  buildDicom,
+  buildEncapsulatedDicom,
+  framesWithValues,
+  patientElements,
+  sampleCt,
+  TS,
+} from '../fixtures/dicom-builder.js';
 import { uploadForm } from '../support/runtime.js';
 import { isRemote, startTarget, type ApiTarget } from '../support/target.js';
 
@@ -271,6 +278,40 @@ describe('objects without a renderable image', () => {
     expect((await errorOf(png)).error.length).toBeGreaterThan(10);
     const attributes = await api.fetch(`/dicom/${id}/attributes?tag=Modality`);
     expect(attributes.status).toBe(200);
+  });
+});
+
+describe('frames, windows and sizes on demand', () => {
+  it('?frame=, ?window= and ?max= as curl sends them; each has its own ETag; DELETE removes the cached ones', async () => {
+    const values = [30, 90, 150, 210];
+    const id = await uploadOk(framesWithValues({ rows: 300, columns: 400, values, encoding: 'rle' }), 'cine.dcm');
+    const record = (await (await api.fetch(`/dicom/${id}`)).json()) as { number_of_frames: number; thumbnail: string };
+    expect(record).toMatchObject({ number_of_frames: 4, thumbnail: `/dicom/${id}/png?max=256` });
+    const etags = new Set<string>();
+    for (const [query, size, value] of [
+      ['', [400, 300], values[0]],
+      ['?frame=3', [400, 300], values[2]],
+      ['?frame=4&max=100', [100, 75], values[3]],
+      ['?max=256', [256, 192], values[0]],
+    ] as const) {
+      const response = await api.fetch(`/dicom/${id}/png${query}`);
+      expect(response.status, query).toBe(200);
+      etags.add(response.headers.get('etag')!);
+      const png = decode(new Uint8Array(await response.arrayBuffer()));
+      expect([png.width, png.height], query).toEqual(size);
+      expect([...new Set(png.data)], query).toEqual([value]);
+    }
+    expect(etags.size).toBe(4);
+    const windowed = await api.fetch(`/dicom/${id}/png?frame=2&window=90,2`);
+    expect(new Set(decode(new Uint8Array(await windowed.arrayBuffer())).data)).toEqual(new Set([255]));
+    for (const bad of ['frame=5', 'frame=0', 'window=90', 'max=0', 'size=1x', 'colour=red']) {
+      const response = await api.fetch(`/dicom/${id}/png?${bad}`);
+      expect(response.status, bad).toBe(400);
+      expect((await errorOf(response)).error, bad).toContain(bad.split('=')[0]);
+    }
+    expect((await api.fetch(`/dicom/${id}`, { method: 'DELETE' })).status).toBe(200);
+    if (api.local) expect(await getStores().objects.listKeys(KEYS.derivedFolder(id))).toEqual([]);
+    expect((await api.fetch(`/dicom/${id}/png?frame=3`)).status).toBe(404);
   });
 });
 

@@ -12,6 +12,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/config.js';
 import { PROCESSING_FAILED, PROCESSOR, ROUTES } from '../../lambdas/routes.js';
+import { renderInputs, RENDERING_FUNCTIONS } from '../../lib/constructs/bundle-contents.js';
 import {
   BUNDLE_FILE_NAME,
   esbuildOptions,
@@ -122,7 +123,12 @@ afterAll(() => {
 describe('Lambda bundles', () => {
   it.each(NAMES)('%s: the bundle imports in a fresh Node process and its handler answers', async (name) => {
     const bundle = path.join(outRoot, name, BUNDLE_FILE_NAME);
-    await build(esbuildOptions(handlerEntry(name), bundle));
+    const { metafile } = await build({ ...esbuildOptions(handlerEntry(name), bundle), metafile: true });
+    // Only the functions that render carry the decoder and codecs: the others stay small and start fast.
+    const rendering = renderInputs(metafile);
+    if (RENDERING_FUNCTIONS.includes(name))
+      expect(rendering, 'render and codec code').toContain('lambdas/dicom/codecs/index.ts');
+    else expect(rendering, 'no render or codec code').toEqual([]);
     // The settings really are the stack's: byte for byte what NodejsFunction bundled.
     expect(readFileSync(bundle).equals(readFileSync(stackBundles.get(name)!)), 'same bytes as the stack asset').toBe(
       true,

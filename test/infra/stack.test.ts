@@ -72,7 +72,11 @@ function grantsOf(functionId: string): Set<string> {
     for (const statement of resource.Properties!.PolicyDocument.Statement as Record<string, any>[]) {
       expect(statement.Effect).toBe('Allow');
       const actions = [statement.Action].flat() as string[];
-      const targets = [statement.Resource].flat().map(render);
+      // A condition is part of the grant: s3:ListBucket on the bucket is scoped by its s3:prefix.
+      const where = Object.values((statement.Condition ?? {}) as Record<string, Record<string, unknown>>)
+        .flatMap((test) => Object.entries(test).map(([key, values]) => ` where ${key} ${[values].flat().join(',')}`))
+        .join('');
+      const targets = [statement.Resource].flat().map((target) => `${render(target)}${where}`);
       for (const action of actions) for (const target of targets) grants.add(`${action} on ${target}`);
     }
   }
@@ -89,6 +93,11 @@ function expectedGrants(access: StorageAccess): Set<string> {
   ] as const;
   for (const [actions, prefixes] of s3) {
     for (const action of actions) for (const prefix of prefixes ?? []) grants.add(`${action} on bucket/${prefix}*`);
+  }
+  if (access.s3List?.length) {
+    for (const action of ACCESS_ACTIONS.s3List) {
+      grants.add(`${action} on bucket where s3:prefix ${access.s3List.map((prefix) => `${prefix}*`).join(',')}`);
+    }
   }
   if (access.tableRead) {
     for (const action of ACCESS_ACTIONS.tableRead) {
@@ -232,6 +241,28 @@ describe('IAM: each function holds only its own actions', () => {
     expect(remove).toContain(`s3:DeleteObject on bucket/${KEYS.derivedPrefix}*`);
   });
 
+  it('png reads originals and derived files and caches renderings under derived/ only; delete lists derived/ only', () => {
+    const s3Grants = (route: string) =>
+      [...grantsOf(logicalId(stack, stack.api.functions.get(route)!))].filter((g) => g.startsWith('s3:')).sort();
+    const derived = `bucket/${KEYS.derivedPrefix}*`;
+    expect(s3Grants('png')).toEqual([
+      `s3:DeleteObject on ${derived}`,
+      `s3:GetObject on ${derived}`,
+      `s3:GetObject on bucket/${KEYS.uploadPrefix}*`,
+      `s3:PutObject on ${derived}`,
+    ]);
+    const listDerived = `s3:ListBucket on bucket where s3:prefix ${KEYS.derivedPrefix}*`;
+    expect(s3Grants('delete')).toContain(listDerived);
+    expect([...grantsOf(logicalId(stack, stack.processor.function))]).toContain(listDerived);
+    // No other API function may list anything.
+    for (const route of ROUTES.filter((r) => r.name !== 'delete')) {
+      expect(
+        s3Grants(route.name).some((g) => g.startsWith('s3:ListBucket')),
+        route.name,
+      ).toBe(false);
+    }
+  });
+
   it('no application role has a wildcard action or an unscoped resource', () => {
     const appFunctions = template.findResources('AWS::Lambda::Function', { Properties: { Architectures: ['arm64'] } });
     for (const functionId of Object.keys(appFunctions)) {
@@ -325,7 +356,9 @@ describe('storage', () => {
         },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
         LifecycleConfiguration: {
-          Rules: [Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' })],
+          Rules: Match.arrayWith([
+            Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
+          ]),
         },
       }),
     });
@@ -403,12 +436,14 @@ describe('storage', () => {
 });
 
 describe('REST API', () => {
-  it('is a regional REST API with binary media type */* and no account-wide CloudWatch role', () => {
+  it('is a regional REST API with binary media type */*; the account logging role (for access logs) is retained', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', {
       BinaryMediaTypes: ['*/*'],
       EndpointConfiguration: { Types: ['REGIONAL'] },
     });
-    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    // Access logs to CloudWatch need the account-level API Gateway role; other APIs of the account may share it.
+    template.resourceCountIs('AWS::ApiGateway::Account', 1);
+    template.hasResource('AWS::ApiGateway::Account', { DeletionPolicy: 'Retain' });
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       MethodSettings: [
         Match.objectLike({ ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() }),
@@ -471,9 +506,9 @@ describe('REST API', () => {
 });
 
 describe('outputs', () => {
-  it('gives the API URL, bucket name and table name (and no duplicate endpoint output)', () => {
+  it('gives the API URL, the API key id, bucket name and table name (and no duplicate endpoint output)', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'BucketName', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual(['ApiKeyId', 'ApiUrl', 'BucketName', 'TableName']);
     expect(references(outputs.BucketName!.Value)).toEqual([bucketId]);
     expect(references(outputs.TableName!.Value)).toEqual([tableId]);
     expect(JSON.stringify(outputs.ApiUrl!.Value)).toContain('execute-api');
@@ -505,11 +540,14 @@ describe('listing: cursor key, log hygiene, study routes', () => {
     ).toEqual(['list', 'search', 'studies', 'studyFiles']);
   });
 
-  it('no stage log can record a query string or body: execution logging off, no data trace, no access log', () => {
+  it('no stage log can record a query string or body: execution logging off, no data trace, access log by route template', () => {
     const stages = Object.values(template.findResources('AWS::ApiGateway::Stage'));
     expect(stages.length).toBeGreaterThan(0);
     for (const stage of stages) {
-      expect(stage.Properties.AccessLogSetting).toBeUndefined();
+      // The access log's own format: $context.resourcePath (the template), never $context.path or a body.
+      const format = stage.Properties.AccessLogSetting.Format as string;
+      expect(format).toContain('$context.resourcePath');
+      expect(format).not.toMatch(/\$context\.path|querystring|\$input|requestOverride/i);
       for (const setting of stage.Properties.MethodSettings as Record<string, unknown>[]) {
         expect(setting.LoggingLevel).toBe('OFF');
         expect(setting.DataTraceEnabled).toBe(false);

@@ -41,6 +41,16 @@ describe('.github/workflows/ci.yml', () => {
     expect(runs(job)).toEqual(['npm ci', 'npm run deploy:local', 'npm run test:e2e']);
   });
 
+  it('deploy:local hands the e2e step the API URL and, with the default API-key access control, the key', () => {
+    const script = readFileSync(join(root, 'scripts/deploy-local.ts'), 'utf8');
+    expect(script).toMatch(/GITHUB_ENV, `API_URL=/);
+    // The stack requires a key by default: deploy:local reads it as README shows, masks it, exports API_KEY.
+    expect(script).toContain("'apigateway', 'get-api-key'");
+    expect(script).toContain('--include-value');
+    expect(script).toMatch(/::add-mask::/);
+    expect(script).toMatch(/GITHUB_ENV, `API_KEY=/);
+  });
+
   it('every npm script the workflow calls exists, and the files they run are in the repo', () => {
     const called = Object.values(workflow.jobs)
       .flatMap(runs)

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime.js';
+import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime.js';
 
 export interface TestRuntime extends LocalRuntime {
   /** Closes the runtime and removes its data folder. */
@@ -13,8 +13,12 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'dicom-api-test-'));
 }
 
-export async function startTestRuntime(dataDir = tempDataDir()): Promise<TestRuntime> {
-  const runtime = await startLocalRuntime({ port: 0, dataDir, processorWorkers: 1 });
+/** `access`: the API key and CORS origins to enforce, as deployed (default: open, no CORS). */
+export async function startTestRuntime(
+  dataDir = tempDataDir(),
+  access: Pick<LocalRuntimeOptions, 'apiKey' | 'corsOrigins'> = {},
+): Promise<TestRuntime> {
+  const runtime = await startLocalRuntime({ port: 0, dataDir, processorWorkers: 1, ...access });
   return {
     ...runtime,
     async destroy() {

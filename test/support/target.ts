@@ -17,10 +17,13 @@ export interface ApiTarget {
 }
 
 export async function startTarget(): Promise<ApiTarget> {
-  const local = isRemote ? undefined : await (await import('./runtime.js')).startTestRuntime();
+  const apiKey = process.env.API_KEY;
+  // Locally, API_KEY also switches the runtime's key check on: the suite then runs through it, as against a stage.
+  const local = isRemote
+    ? undefined
+    : await (await import('./runtime.js')).startTestRuntime(undefined, apiKey ? { apiKey } : {});
   const url = remoteUrl ?? local!.url;
   const created = new Set<string>();
-  const apiKey = process.env.API_KEY;
   const target: ApiTarget = {
     url,
     ...(local ? { local } : {}),
