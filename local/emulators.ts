@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import dynalite from 'dynalite';
+import { ENV, S3_FORCE_PATH_STYLE_ENV } from '../lambdas/config.js';
 import { BUCKET_CORS } from '../lambdas/http/cors.js';
 import { ensureTable } from './table.js';
 
@@ -14,6 +15,25 @@ import { ensureTable } from './table.js';
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export const LOCAL_REGION = 'us-east-1';
+
+/** The storage part of the environment CDK gives the Lambdas, pointed at these emulators. */
+export function storageEnvironment(
+  emulators: Emulators,
+  bucketName: string,
+  tableName: string,
+): Record<string, string> {
+  return {
+    [ENV.bucketName]: bucketName,
+    [ENV.tableName]: tableName,
+    [S3_FORCE_PATH_STYLE_ENV]: 'true',
+    AWS_ENDPOINT_URL_S3: emulators.s3Endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
 
 export interface Emulators {
   s3Endpoint: string;

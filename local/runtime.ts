@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { getStores, setStores } from '../lambdas/commons.js';
-import { ENV, KEYS, LARGE_UPLOAD_ROUTE, MAX_UPLOAD_BODY_BYTES, S3_FORCE_PATH_STYLE_ENV } from '../lambdas/config.js';
+import { ENV, KEYS, LARGE_UPLOAD_ROUTE, MAX_UPLOAD_BODY_BYTES } from '../lambdas/config.js';
 import { API_KEY_HEADER, INVALID_API_KEY, localApiKeyId } from '../lambdas/http/access.js';
 import { corsHeaders, preflightHeaders } from '../lambdas/http/cors.js';
 import { PROCESSING_FAILED, PROCESSOR, ROUTES } from '../lambdas/routes.js';
@@ -16,7 +16,7 @@ import type { FileRecord } from '../lambdas/store/records.js';
 import { deadLetterEvent, deliverDeadLetter, type DeadLetterHandler } from './dead-letters.js';
 import { RouteMatcher, toProxyEvent, writeGatewayError, writeProxyResult } from './api-gateway.js';
 import { localCursorSecret } from './cursor-secret.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators, type Emulators } from './emulators.js';
+import { LOCAL_REGION, startEmulators, storageEnvironment, type Emulators } from './emulators.js';
 import { ProcessorPool } from './processor-pool.js';
 import { encodeEventKey, toProcessorEvent } from './s3-events.js';
 
@@ -102,15 +102,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   // The same variables CDK gives the Lambdas, pointed at the emulators.
   const lambdaEnv: Record<string, string> = {
-    [ENV.bucketName]: BUCKET,
-    [ENV.tableName]: TABLE_NAME,
-    [S3_FORCE_PATH_STYLE_ENV]: 'true',
-    AWS_ENDPOINT_URL_S3: emulators.s3Endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...storageEnvironment(emulators, BUCKET, TABLE_NAME),
     // CDK resolves a generated secret into the listing functions; locally one lives in the data folder.
     [ENV.cursorSecret]: process.env[ENV.cursorSecret] ?? localCursorSecret(dataDir),
     // The stack gives every function the allowed origins; the handler wrapper adds the headers (lambdas/http/cors.ts).

@@ -1,10 +1,7 @@
 // Handler tests: the Lambda handlers on API Gateway / S3 event shapes, against the embedded emulators.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getStores, setStores } from '../../lambdas/commons.js';
-import { ENV, KEYS, S3_FORCE_PATH_STYLE_ENV } from '../../lambdas/config.js';
+import { KEYS } from '../../lambdas/config.js';
 import { handler as attributes } from '../../lambdas/handlers/attributes.js';
 import { handler as del } from '../../lambdas/handlers/delete.js';
 import { handler as get } from '../../lambdas/handlers/get.js';
@@ -12,34 +9,11 @@ import { handler as png } from '../../lambdas/handlers/png.js';
 import { handler as processor } from '../../lambdas/handlers/processor.js';
 import { handler as upload } from '../../lambdas/handlers/upload.js';
 import type { RecordStore } from '../../lambdas/store/records.js';
-import { LOCAL_CREDENTIALS, startEmulators, type Emulators } from '../../local/emulators.js';
 import { sampleCt } from '../fixtures/dicom-builder.js';
+import { useEmulatedStorage } from '../support/emulated-storage.js';
 import { apiEvent, idEvent, s3Event, uploadEvent } from '../support/events.js';
 
-let emulators: Emulators;
-let dataDir: string;
-
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'dicom-api-handlers-'));
-  emulators = await startEmulators(dataDir, 'handlers-bucket', 'handlers-table');
-  Object.assign(process.env, {
-    [ENV.bucketName]: 'handlers-bucket',
-    [ENV.tableName]: 'handlers-table',
-    [S3_FORCE_PATH_STYLE_ENV]: 'true',
-    AWS_ENDPOINT_URL_S3: emulators.s3Endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    [ENV.processingWaitMs]: '100',
-  });
-});
-afterAll(async () => {
-  setStores(undefined);
-  await emulators?.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-beforeEach(() => setStores(undefined));
+useEmulatedStorage('handlers');
 
 async function uploaded(): Promise<string> {
   const response = await upload(await uploadEvent(sampleCt(), 'a b+c.dcm'));

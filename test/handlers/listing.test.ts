@@ -1,11 +1,8 @@
 // Listing handlers and the processor's bookkeeping: search bodies, study counts under repeated events, duplicates, log hygiene.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { getStores, logger, setStores } from '../../lambdas/commons.js';
-import { ENV, KEYS, S3_FORCE_PATH_STYLE_ENV } from '../../lambdas/config.js';
+import { describe, expect, it } from 'vitest';
+import { getStores, logger } from '../../lambdas/commons.js';
+import { ENV, KEYS } from '../../lambdas/config.js';
 import { handler as del } from '../../lambdas/handlers/delete.js';
 import { handler as list } from '../../lambdas/handlers/list.js';
 import { handler as processor } from '../../lambdas/handlers/processor.js';
@@ -13,35 +10,11 @@ import { handler as search } from '../../lambdas/handlers/search.js';
 import { handler as study } from '../../lambdas/handlers/study.js';
 import { handler as upload } from '../../lambdas/handlers/upload.js';
 import type { ProcessedResult } from '../../lambdas/store/records.js';
-import { LOCAL_CREDENTIALS, startEmulators, type Emulators } from '../../local/emulators.js';
 import { buildDicom, imageElements, patientElements } from '../fixtures/dicom-builder.js';
+import { useEmulatedStorage } from '../support/emulated-storage.js';
 import { apiEvent, idEvent, s3Event, uploadEvent } from '../support/events.js';
 
-let emulators: Emulators;
-let dataDir: string;
-
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'dicom-api-listing-'));
-  emulators = await startEmulators(dataDir, 'listing-bucket', 'listing-table');
-  Object.assign(process.env, {
-    [ENV.bucketName]: 'listing-bucket',
-    [ENV.tableName]: 'listing-table',
-    [S3_FORCE_PATH_STYLE_ENV]: 'true',
-    AWS_ENDPOINT_URL_S3: emulators.s3Endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    [ENV.processingWaitMs]: '100',
-    [ENV.cursorSecret]: 'handler-test-cursor-secret-0123456789',
-  });
-});
-afterAll(async () => {
-  setStores(undefined);
-  await emulators?.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-beforeEach(() => setStores(undefined));
+useEmulatedStorage('listing', { [ENV.cursorSecret]: 'handler-test-cursor-secret-0123456789' });
 
 let serial = 0;
 function file(study: string, options: { patient?: string; modality?: string; sop?: string } = {}): Uint8Array {

@@ -1,12 +1,9 @@
 // GET /png with frame, window and size parameters against the emulators: rendered, cached, thumbnailed, deleted.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { decode } from 'fast-png';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { getStores, setStores } from '../../lambdas/commons.js';
-import { ENV, KEYS, S3_FORCE_PATH_STYLE_ENV } from '../../lambdas/config.js';
+import { describe, expect, it } from 'vitest';
+import { getStores } from '../../lambdas/commons.js';
+import { KEYS } from '../../lambdas/config.js';
 import { encodePng } from '../../lambdas/dicom/png.js';
 import { handler as del } from '../../lambdas/handlers/delete.js';
 import { handler as get } from '../../lambdas/handlers/get.js';
@@ -15,34 +12,11 @@ import { handler as processor } from '../../lambdas/handlers/processor.js';
 import { handler as upload } from '../../lambdas/handlers/upload.js';
 import { renderAndCache } from '../../lambdas/ingest/render-on-demand.js';
 import { resolveRendering } from '../../lambdas/http/png-query.js';
-import { LOCAL_CREDENTIALS, startEmulators, type Emulators } from '../../local/emulators.js';
 import { buildDicom, framesWithValues, imageElements, patientElements, sampleCt } from '../fixtures/dicom-builder.js';
+import { useEmulatedStorage } from '../support/emulated-storage.js';
 import { idEvent, s3Event, uploadEvent } from '../support/events.js';
 
-let emulators: Emulators;
-let dataDir: string;
-
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'dicom-api-renderings-'));
-  emulators = await startEmulators(dataDir, 'renderings-bucket', 'renderings-table');
-  Object.assign(process.env, {
-    [ENV.bucketName]: 'renderings-bucket',
-    [ENV.tableName]: 'renderings-table',
-    [S3_FORCE_PATH_STYLE_ENV]: 'true',
-    AWS_ENDPOINT_URL_S3: emulators.s3Endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    [ENV.processingWaitMs]: '100',
-  });
-});
-afterAll(async () => {
-  setStores(undefined);
-  await emulators?.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-beforeEach(() => setStores(undefined));
+useEmulatedStorage('renderings');
 
 /** Uploads and processes a file the way S3 would trigger it; returns its id. */
 async function stored(bytes: Uint8Array): Promise<string> {

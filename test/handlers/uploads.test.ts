@@ -1,19 +1,14 @@
 // Handler tests for direct uploads, downloads, reprocessing and the dead-letter path, on API Gateway / S3 / SQS event shapes.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { getStores, setStores } from '../../lambdas/commons.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getStores } from '../../lambdas/commons.js';
 import {
-  ENV,
   KEYS,
   MAX_DIRECT_UPLOAD_BYTES,
   MAX_INLINE_FILE_BYTES,
   MULTIPART_THRESHOLD_BYTES,
-  S3_FORCE_PATH_STYLE_ENV,
   TABLE,
   UPLOAD_GRACE_SECONDS,
   UPLOAD_URL_SECONDS,
@@ -29,39 +24,18 @@ import { handler as processor } from '../../lambdas/handlers/processor.js';
 import { handler as reprocess } from '../../lambdas/handlers/reprocess.js';
 import { handler as upload } from '../../lambdas/handlers/upload.js';
 import { deadLetterEvent, deliverDeadLetter } from '../../local/dead-letters.js';
-import { LOCAL_CREDENTIALS, startEmulators, type Emulators } from '../../local/emulators.js';
 import { ProcessorPool } from '../../local/processor-pool.js';
 import { sampleCt } from '../fixtures/dicom-builder.js';
+import { useEmulatedStorage } from '../support/emulated-storage.js';
 import { apiEvent, idEvent, s3Event, uploadEvent } from '../support/events.js';
 
 const BUCKET = 'uploads-bucket';
-let emulators: Emulators;
-let dataDir: string;
+const storage = useEmulatedStorage('uploads');
 let s3: S3Client;
-
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'dicom-api-uploads-'));
-  emulators = await startEmulators(dataDir, BUCKET, 'uploads-table');
-  Object.assign(process.env, {
-    [ENV.bucketName]: BUCKET,
-    [ENV.tableName]: 'uploads-table',
-    [S3_FORCE_PATH_STYLE_ENV]: 'true',
-    AWS_ENDPOINT_URL_S3: emulators.s3Endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    [ENV.processingWaitMs]: '100',
-  });
+beforeAll(() => {
   s3 = new S3Client({ forcePathStyle: true });
 });
-afterAll(async () => {
-  s3?.destroy();
-  setStores(undefined);
-  await emulators?.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-beforeEach(() => setStores(undefined));
+afterAll(() => s3?.destroy());
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 const body = (response: APIGatewayProxyResult): Record<string, any> => JSON.parse(response.body);
@@ -113,7 +87,7 @@ describe('POST /dicom/uploads', () => {
       upload_method: 'PUT',
     });
     const url = new URL(response.upload_url);
-    expect(url.origin).toBe(emulators.s3Endpoint);
+    expect(url.origin).toBe(storage.emulators.s3Endpoint);
     expect(url.pathname).toBe(`/${BUCKET}/${KEYS.upload(response.id)}`);
     // The size is signed: S3 refuses a body of any other length.
     expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;host');
