@@ -9,7 +9,7 @@ import { handler as png } from '../../lambdas/handlers/png.js';
 import { handler as processor } from '../../lambdas/handlers/processor.js';
 import { handler as upload } from '../../lambdas/handlers/upload.js';
 import type { RecordStore } from '../../lambdas/store/records.js';
-import { sampleCt } from '../fixtures/dicom-builder.js';
+import { buildDicom, imageElements, patientElements, sampleCt } from '../fixtures/dicom-builder.js';
 import { useEmulatedStorage } from '../support/emulated-storage.js';
 import { apiEvent, idEvent, s3Event, uploadEvent } from '../support/events.js';
 
@@ -80,6 +80,25 @@ describe('processor', () => {
     await processor(s3Event(KEYS.upload(id)));
     expect(await getStores().objects.get(KEYS.attributes(id))).toEqual(first);
     expect(await getStores().records.get(id)).toEqual(before);
+  });
+
+  it('two processors racing on the same event: one READY record, counted once in its study, all outputs', async () => {
+    const studyUid = '1.2.826.0.1.3680043.8.498.77.1';
+    const bytes = buildDicom(
+      [
+        ...patientElements({ modality: 'CT' }),
+        { tag: 0x0020000d, vr: 'UI', value: studyUid },
+        ...imageElements({ rows: 4, columns: 4, pixels: new Array(16).fill(100) }),
+      ],
+      { sopInstanceUid: '1.2.826.0.1.3680043.8.498.77.2' },
+    );
+    const response = await upload(await uploadEvent(bytes, 'race.dcm'));
+    const { id } = JSON.parse(response.body) as { id: string };
+    await Promise.all([processor(s3Event(KEYS.upload(id))), processor(s3Event(KEYS.upload(id)))]);
+    const { objects, records } = getStores();
+    expect((await records.get(id))?.status).toBe('READY');
+    expect((await records.getStudy(studyUid))?.number_of_instances).toBe(1);
+    for (const key of [KEYS.png(id), KEYS.attributes(id)]) expect(await objects.get(key), key).toBeDefined();
   });
 
   it('ignores events outside the upload prefix (its own PNG writes must not loop)', async () => {
