@@ -10,18 +10,9 @@ import {
   TS,
   type FixtureElement,
 } from '../fixtures/dicom-builder.js';
+import { random } from '../support/synthetic-records.js';
 
-/** A small deterministic PRNG (mulberry32): a failing case is reproduced from its seed. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { random };
 
 function pick<T>(rand: () => number, items: readonly T[]): T {
   return items[Math.floor(rand() * items.length)]!;

@@ -22,6 +22,7 @@ import {
 import { API_5XX_RATE } from '../../lib/constructs/monitoring.js';
 import { RECOVERY_DAYS } from '../../lib/constructs/storage.js';
 import { DicomApiStack, stackOptionsFromContext } from '../../lib/dicom-api-stack.js';
+import { references } from '../support/template.js';
 
 type Resource = {
   Type: string;
@@ -65,19 +66,6 @@ function synth(flags: Record<string, string> = {}): Synth {
 
 function ofType(s: Synth, type: string): [string, Resource][] {
   return Object.entries(s.resources).filter(([, r]) => r.Type === type);
-}
-
-/** Every logical id that `value` references through Ref or Fn::GetAtt. */
-function references(value: unknown): string[] {
-  if (Array.isArray(value)) return value.flatMap(references);
-  if (value && typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    if (typeof record.Ref === 'string') return [record.Ref];
-    const getAtt = record['Fn::GetAtt'];
-    if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return [getAtt[0]];
-    return Object.values(record).flatMap(references);
-  }
-  return [];
 }
 
 /** The API path of an AWS::ApiGateway::Method, walking its resource's parents to the root. */

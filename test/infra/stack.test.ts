@@ -10,6 +10,7 @@ import { ENV, KEYS, LARGE_UPLOAD_ROUTE, TABLE, tableIndexes, tableKeyAttributes 
 import { PROCESSING_FAILED, PROCESSOR, ROUTES, type StorageAccess } from '../../lambdas/routes.js';
 import { ACCESS_ACTIONS, PROJECT_ROOT } from '../../lib/constructs/function-defaults.js';
 import { DicomApiStack } from '../../lib/dicom-api-stack.js';
+import { references } from '../support/template.js';
 
 type Resource = { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string };
 
@@ -25,19 +26,6 @@ function synth(destroyData = false): { stack: DicomApiStack; template: Template 
 
 function logicalId(stack: Stack, fn: NodejsFunction): string {
   return stack.getLogicalId(fn.node.defaultChild as CfnFunction);
-}
-
-/** Every logical id that `value` references through Ref or Fn::GetAtt. */
-function references(value: unknown): string[] {
-  if (Array.isArray(value)) return value.flatMap(references);
-  if (value && typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    if (typeof record.Ref === 'string') return [record.Ref];
-    const getAtt = record['Fn::GetAtt'];
-    if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return [getAtt[0]];
-    return Object.values(record).flatMap(references);
-  }
-  return [];
 }
 
 let stack: DicomApiStack;
