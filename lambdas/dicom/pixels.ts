@@ -683,20 +683,52 @@ function fromCodec(layout: PixelLayout, output: CodecOutput): DecodedFrame {
   return finish(layout, output.samples, output.photometric ?? layout.photometric, false);
 }
 
+/** A native frame read at once, or the codec (and, once loaded, its decoder) that the frame needs. */
+type FrameWork =
+  | { kind: 'native'; frame: DecodedFrame }
+  | {
+      kind: 'codec';
+      uid: string;
+      codec: PixelCodec;
+      decoder: FrameDecoder | undefined;
+      encoded: () => EncodedFrame;
+      layout: PixelLayout;
+    };
+
+function frameWork(parsed: ParsedDicom, frameIndex: number, stored: StoredFrame | undefined): FrameWork {
+  const framePlan = plan(parsed, frameIndex);
+  const { layout, element } = framePlan;
+  if (isNative(parsed)) {
+    const frame = finish(
+      layout,
+      readNativeFrame(parsed, element, layout, frameIndex, stored),
+      layout.photometric,
+      true,
+    );
+    return { kind: 'native', frame };
+  }
+  const uid = parsed.transferSyntaxUid;
+  const codec = codecs.get(uid);
+  if (!codec) throw unsupportedSyntax(uid);
+  return {
+    kind: 'codec',
+    uid,
+    codec,
+    decoder: loadedDecoders.get(uid),
+    encoded: () => encodedFrame(parsed, framePlan, frameIndex, stored),
+    layout,
+  };
+}
+
 /**
  * Frame `frameIndex` (0-based) as typed samples, synchronously: native syntaxes, RLE, and codecs whose decoder is
  * synchronous. Throws UnprocessableImage (422) naming the transfer syntax when no synchronous decoder exists.
  */
 export function decodeFrame(parsed: ParsedDicom, frameIndex = 0, stored?: StoredFrame): DecodedFrame {
-  const framePlan = plan(parsed, frameIndex);
-  const { layout, element } = framePlan;
-  if (isNative(parsed)) {
-    return finish(layout, readNativeFrame(parsed, element, layout, frameIndex, stored), layout.photometric, true);
-  }
-  const uid = parsed.transferSyntaxUid;
-  const codec = codecs.get(uid);
-  if (!codec) throw unsupportedSyntax(uid);
-  let decoder = loadedDecoders.get(uid);
+  const work = frameWork(parsed, frameIndex, stored);
+  if (work.kind === 'native') return work.frame;
+  const { uid, codec } = work;
+  let decoder = work.decoder;
   if (!decoder) {
     const loading = codec.load();
     if (isPromise(loading)) {
@@ -706,12 +738,12 @@ export function decodeFrame(parsed: ParsedDicom, frameIndex = 0, stored?: Stored
     decoder = loading;
     loadedDecoders.set(uid, decoder);
   }
-  const output = decoder(encodedFrame(parsed, framePlan, frameIndex, stored));
+  const output = decoder(work.encoded());
   if (isPromise(output)) {
     output.catch(() => undefined); // a rejection nobody awaits would end the process
     throw notSynchronous(uid, codec);
   }
-  return fromCodec(layout, output);
+  return fromCodec(work.layout, output);
 }
 
 /** Like decodeFrame, but loads and awaits codecs that are asynchronous (WASM). */
@@ -720,18 +752,12 @@ export async function decodeFrameAsync(
   frameIndex = 0,
   stored?: StoredFrame,
 ): Promise<DecodedFrame> {
-  const framePlan = plan(parsed, frameIndex);
-  const { layout, element } = framePlan;
-  if (isNative(parsed)) {
-    return finish(layout, readNativeFrame(parsed, element, layout, frameIndex, stored), layout.photometric, true);
-  }
-  const uid = parsed.transferSyntaxUid;
-  const codec = codecs.get(uid);
-  if (!codec) throw unsupportedSyntax(uid);
-  let decoder = loadedDecoders.get(uid);
+  const work = frameWork(parsed, frameIndex, stored);
+  if (work.kind === 'native') return work.frame;
+  let decoder = work.decoder;
   if (!decoder) {
-    decoder = await codec.load();
-    loadedDecoders.set(uid, decoder);
+    decoder = await work.codec.load();
+    loadedDecoders.set(work.uid, decoder);
   }
-  return fromCodec(layout, await decoder(encodedFrame(parsed, framePlan, frameIndex, stored)));
+  return fromCodec(work.layout, await decoder(work.encoded()));
 }
