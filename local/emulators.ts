@@ -1,6 +1,5 @@
 // In-process S3 (s3rver) and DynamoDB (dynalite) on loopback ports, with the stack's bucket and table.
 import { mkdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -9,6 +8,7 @@ import S3rver from 's3rver';
 import dynalite from 'dynalite';
 import { ENV, S3_FORCE_PATH_STYLE_ENV } from '../lambdas/config.js';
 import { BUCKET_CORS } from '../lambdas/http/cors.js';
+import { FastFilesystemStore } from './s3-store.js';
 import { ensureTable } from './table.js';
 
 /** The emulators accept any credentials except s3rver, which wants these. */
@@ -55,27 +55,6 @@ function listen(server: Server): Promise<number> {
   });
 }
 
-interface S3rverStore {
-  getResourcePath(bucket: string, key: string, resource: string): string;
-  deleteObject(bucket: string, key: string): Promise<void>;
-}
-
-/**
- * s3rver's deleteObject removes parent folders it finds empty; under concurrent requests that races
- * with other deletes (ENOENT) and with puts into the same folder (the put fails): 500s that real S3
- * never gives. Deleting only the object's files, and leaving empty folders, keeps the emulator honest.
- */
-function makeDeletesConcurrencySafe(s3: S3rver): void {
-  const store = (s3 as unknown as { store: S3rverStore }).store;
-  store.deleteObject = async (bucket, key) => {
-    await Promise.all(
-      ['object', 'object.md5', 'metadata.json'].map((resource) =>
-        rm(store.getResourcePath(bucket, key, resource), { force: true }),
-      ),
-    );
-  };
-}
-
 export async function startEmulators(dataDir: string, bucketName: string, tableName: string): Promise<Emulators> {
   const s3Dir = join(dataDir, 's3');
   const dynamoDir = join(dataDir, 'dynamodb');
@@ -89,7 +68,10 @@ export async function startEmulators(dataDir: string, bucketName: string, tableN
     directory: s3Dir,
     configureBuckets: [{ name: bucketName, configs: [] }],
   });
-  makeDeletesConcurrencySafe(s3);
+  // Same files on disk, fewer thread-pool round trips, concurrency-safe deletes: see FastFilesystemStore.
+  const store = new FastFilesystemStore(s3Dir);
+  const koa = s3 as unknown as { store: unknown; context: { store: unknown } };
+  koa.store = koa.context.store = store;
   const s3Address = (await s3.run()) as AddressInfo;
   const dynamo = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const dynamoPort = await listen(dynamo);

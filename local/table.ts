@@ -99,6 +99,7 @@ async function restore(client: DynamoDBClient, tableName: string, items: Item[])
       // A restore cut short and resumed finds some records already written.
       if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
     }
+    await store.linkToCopies(record);
   }
 }
 

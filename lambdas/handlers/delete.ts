@@ -11,7 +11,9 @@ export const handler = httpHandler('delete', async (event) => {
   const { objects, records } = getStores();
   // The processor writes derived objects only while the record exists (conditional update), and
   // removes what it wrote when it finds the record gone, so nothing outlives this delete.
-  if (!(await records.delete(id))) throw new NotFound('no DICOM file with this id', 'FILE_NOT_FOUND');
-  await deleteFileObjects(objects, id); // the original, derived files and cached renderings
+  // Then the original, derived files and cached renderings, alongside the study and duplicate bookkeeping.
+  if (!(await records.delete(id, () => deleteFileObjects(objects, id)))) {
+    throw new NotFound('no DICOM file with this id', 'FILE_NOT_FOUND');
+  }
   return json(200, { message: 'DICOM file deleted successfully' });
 });

@@ -38,10 +38,9 @@ export const handler = httpHandler('upload', async (event) => {
     processing_deadline: secondsFromNow(PROCESSING_DEADLINE_SECONDS),
   };
   const { objects, records } = getStores();
-  // Record first: the storage event may reach the processor before PutObject returns.
-  await records.create(record);
   try {
-    await objects.put(KEYS.upload(id), file.bytes, 'application/dicom');
+    // Record first: the storage event may reach the processor before PutObject returns.
+    await records.create(record, () => objects.put(KEYS.upload(id), file.bytes, 'application/dicom'));
   } catch (error) {
     // No record without its bytes: undo, log the cause (no PHI in SDK errors), tell the client to retry.
     await records.delete(id);

@@ -12,14 +12,14 @@ import { secondsFromNow } from '../store/records.js';
  * again. Anything a bug throws propagates (retries, then the dead-letter queue marks the record).
  */
 export async function processUpload({ objects, records }: Stores, id: string): Promise<void> {
-  const record = await records.get(id);
+  // Both reads at once: the record is almost always there and PROCESSING, and the bytes are needed then.
+  const [record, bytes] = await Promise.all([records.get(id), objects.get(KEYS.upload(id))]);
   if (!record) {
     // Deleted (or its upload expired) before we ran: nobody owns these bytes any more.
     await deleteFileObjects(objects, id);
     return;
   }
   if (record.status !== 'PROCESSING') return; // a repeated event for finished work
-  const bytes = await objects.get(KEYS.upload(id));
   if (!bytes) return; // deleted meanwhile, or a direct upload whose bytes have not arrived
 
   const started = performance.now();

@@ -200,34 +200,33 @@ export async function getStudyItem(
   return response.Item ? toStudySummary(response.Item) : undefined;
 }
 
-/** Ids of the other records with the same SOP Instance UID or the same SHA-256 (two small KEYS_ONLY queries). */
+/**
+ * Ids of the other records with the same SOP Instance UID or the same SHA-256 (one KEYS_ONLY query).
+ * Identical bytes carry the same SOP Instance UID, so the hash is looked up only for a file without one.
+ */
 export async function findDuplicates(
   client: DynamoDBClient,
   tableName: string,
   record: Pick<FileRecord, 'id' | 'sop_instance_uid' | 'sha256'>,
 ): Promise<string[]> {
-  const I = TABLE.indexes;
-  const lookups = [
-    [I.filesBySopInstance, record.sop_instance_uid],
-    [I.filesBySha256, record.sha256],
-  ] as const;
+  const [index, value] = record.sop_instance_uid
+    ? [TABLE.indexes.filesBySopInstance, record.sop_instance_uid]
+    : [TABLE.indexes.filesBySha256, record.sha256];
+  if (!value) return [];
+  const response = await client.send(
+    new QueryCommand({
+      TableName: tableName,
+      IndexName: index.name,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': index.partitionKey },
+      ExpressionAttributeValues: { ':pk': { S: value } },
+      Limit: MAX_DUPLICATES,
+    }),
+  );
   const ids = new Set<string>();
-  for (const [index, value] of lookups) {
-    if (!value) continue;
-    const response = await client.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: index.name,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': index.partitionKey },
-        ExpressionAttributeValues: { ':pk': { S: value } },
-        Limit: MAX_DUPLICATES,
-      }),
-    );
-    for (const item of response.Items ?? []) {
-      const id = item[TABLE.partitionKey]?.S;
-      if (id && id !== record.id) ids.add(id);
-    }
+  for (const item of response.Items ?? []) {
+    const id = item[TABLE.partitionKey]?.S;
+    if (id && id !== record.id) ids.add(id);
   }
   return [...ids].sort();
 }

@@ -38,7 +38,7 @@ export class DynamoRecordStore implements RecordStore {
     private readonly tableName: string,
   ) {}
 
-  async create(record: FileRecord): Promise<void> {
+  async create(record: FileRecord, alongside?: () => Promise<unknown>): Promise<void> {
     const token = studyToken(record);
     await this.client.send(
       new PutItemCommand({
@@ -49,7 +49,9 @@ export class DynamoRecordStore implements RecordStore {
       }),
     );
     // The item says it is counted before the count moves: a crash between leaves one too few, never two.
-    await Promise.all([this.recountStudy(undefined, token, record), this.linkDuplicates(record)]);
+    // Duplicates are linked once, by markReady: by then the index has this item and any copy uploaded
+    // at the same moment, and direct uploads know their hash.
+    await Promise.all([this.recountStudy(undefined, token, record), alongside?.()]);
   }
 
   /** Moves a file's count from the study it was counted in to the one it is in now. */
@@ -61,12 +63,18 @@ export class DynamoRecordStore implements RecordStore {
     if (next) await adjustStudy(this.client, this.tableName, 1, next, record);
   }
 
+  /** Links a record with the copies of it already in the table (as markReady does; a table restore needs it). */
+  async linkToCopies(record: Pick<FileRecord, 'id' | 'sop_instance_uid' | 'sha256'>): Promise<void> {
+    await this.linkDuplicates(record.id, await findDuplicates(this.client, this.tableName, record));
+  }
+
   /** Both copies say so: each gets the other's id in duplicate_of (set operations, so repeats are harmless). */
-  private async linkDuplicates(record: Pick<FileRecord, 'id' | 'sop_instance_uid' | 'sha256'>): Promise<void> {
-    const others = await findDuplicates(this.client, this.tableName, record);
+  private async linkDuplicates(id: string, others: string[]): Promise<void> {
     if (others.length === 0) return;
-    await changeDuplicates(this.client, this.tableName, record.id, 'ADD', others);
-    for (const other of others) await changeDuplicates(this.client, this.tableName, other, 'ADD', [record.id]);
+    await Promise.all([
+      changeDuplicates(this.client, this.tableName, id, 'ADD', others),
+      ...others.map((other) => changeDuplicates(this.client, this.tableName, other, 'ADD', [id])),
+    ]);
   }
 
   async listFiles(filters: FileFilters, page: PageRequest): Promise<Page<FileRecord>> {
@@ -186,21 +194,25 @@ export class DynamoRecordStore implements RecordStore {
     // Which study the file counts in changes atomically with the record; the old value says whether
     // this run is the one that moves the count (a repeated event finds it already moved).
     const token = studyToken(fields);
-    const old = await this.updateIndexed(
-      id,
-      {
-        ...fields,
-        status: 'READY',
-        modified_at: new Date().toISOString(),
-        ...(token ? { [STUDY_COUNTED]: token } : {}),
-      },
-      token ? SETTLED_REMOVES : [...SETTLED_REMOVES, STUDY_COUNTED],
-      undefined,
-      current,
-    );
-    if (!old) return false;
     const record: FileRecord = { ...current, ...fields, status: 'READY' };
-    await Promise.all([this.recountStudy(old[STUDY_COUNTED], token, record), this.linkDuplicates(record)]);
+    // The copies are looked up while the record settles: one round trip less before the file is READY.
+    const [old, others] = await Promise.all([
+      this.updateIndexed(
+        id,
+        {
+          ...fields,
+          status: 'READY',
+          modified_at: new Date().toISOString(),
+          ...(token ? { [STUDY_COUNTED]: token } : {}),
+        },
+        token ? SETTLED_REMOVES : [...SETTLED_REMOVES, STUDY_COUNTED],
+        undefined,
+        current,
+      ),
+      findDuplicates(this.client, this.tableName, record),
+    ]);
+    if (!old) return false;
+    await Promise.all([this.recountStudy(old[STUDY_COUNTED], token, record), this.linkDuplicates(id, others)]);
     return true;
   }
 
@@ -229,7 +241,7 @@ export class DynamoRecordStore implements RecordStore {
     );
   }
 
-  async delete(id: string): Promise<boolean> {
+  async delete(id: string, alongside?: () => Promise<unknown>): Promise<boolean> {
     let old: Record<string, unknown>;
     try {
       const response = await this.client.send(
@@ -248,9 +260,12 @@ export class DynamoRecordStore implements RecordStore {
     }
     // Only the caller whose delete removed the item gets it back: it alone counts the file out.
     const study = parseStudyToken(old[STUDY_COUNTED]);
-    if (study) await adjustStudy(this.client, this.tableName, -1, study);
     const { duplicate_of: duplicates } = fromFileItem(old);
-    for (const other of duplicates ?? []) await changeDuplicates(this.client, this.tableName, other, 'DELETE', [id]);
+    await Promise.all([
+      study && adjustStudy(this.client, this.tableName, -1, study),
+      ...(duplicates ?? []).map((other) => changeDuplicates(this.client, this.tableName, other, 'DELETE', [id])),
+      alongside?.(),
+    ]);
     return true;
   }
 }

@@ -92,8 +92,11 @@ export function withDeadlineApplied(record: FileRecord, now = Date.now()): FileR
 }
 
 export interface RecordStore {
-  /** Writes a new record; fails if the id exists (ids are fresh UUIDs, so that is a bug). */
-  create(record: FileRecord): Promise<void>;
+  /**
+   * Writes a new record; fails if the id exists (ids are fresh UUIDs, so that is a bug). `alongside`
+   * starts once the item exists, concurrently with the bookkeeping that follows (the study count).
+   */
+  create(record: FileRecord, alongside?: () => Promise<unknown>): Promise<void>;
   get(id: string): Promise<FileRecord | undefined>;
   /** Every record, newest first, read page by page: for maintenance and start-up, never per request. */
   list(): Promise<FileRecord[]>;
@@ -116,6 +119,9 @@ export interface RecordStore {
   failProcessing(id: string, reason: string): Promise<boolean>;
   /** Sets an existing record back to PROCESSING for a reprocess; false when the record is gone. */
   markReprocessing(id: string, processingDeadline: string): Promise<boolean>;
-  /** Deletes a record; false when there was none. */
-  delete(id: string): Promise<boolean>;
+  /**
+   * Deletes a record; false when there was none. `alongside` starts once this call has removed the
+   * item (never when there was none), concurrently with the bookkeeping that follows.
+   */
+  delete(id: string, alongside?: () => Promise<unknown>): Promise<boolean>;
 }

@@ -151,6 +151,27 @@ describe('duplicates', () => {
     expect((await getStores().records.get(a))?.duplicate_of).toEqual([b]);
     expect((await getStores().records.get(b))?.duplicate_of).toEqual([a]);
   });
+
+  it('the same bytes without a SOP Instance UID: found by their hash; a different file is not a copy', async () => {
+    const noSop = (pixel: number) =>
+      buildDicom(
+        [
+          ...patientElements({ id: 'HANDLER-NOSOP', modality: 'OT' }),
+          { tag: 0x00080018, vr: 'UI', value: '' },
+          ...imageElements({ rows: 2, columns: 2, pixels: [pixel, 1, 2, 3] }),
+        ],
+        { noMeta: true },
+      );
+    const a = await uploaded(noSop(7));
+    const b = await uploaded(noSop(7));
+    const other = await uploaded(noSop(8));
+    for (const id of [a, b, other]) await processor(s3Event(KEYS.upload(id)));
+    const { records } = getStores();
+    expect((await records.get(a))?.sop_instance_uid ?? null).toBeNull();
+    expect((await records.get(a))?.duplicate_of).toEqual([b]);
+    expect((await records.get(b))?.duplicate_of).toEqual([a]);
+    expect((await records.get(other))?.duplicate_of ?? []).toEqual([]);
+  });
 });
 
 describe('logs', () => {

@@ -1,0 +1,155 @@
+// The local S3 (s3rver with FastFilesystemStore) answers as S3 does, and what it stores survives a restart.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators, type Emulators } from '../../local/emulators.js';
+import { random as seededRandom } from '../support/synthetic-records.js';
+
+const BUCKET = 'emulator-bucket';
+let dataDir: string;
+let emulators: Emulators;
+let s3: S3Client;
+
+async function start(): Promise<void> {
+  emulators = await startEmulators(dataDir, BUCKET, 'emulator-table');
+  s3 = new S3Client({
+    endpoint: emulators.s3Endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+async function stop(): Promise<void> {
+  s3.destroy();
+  await emulators.close();
+}
+
+async function read(key: string, range?: string) {
+  const response = await s3.send(
+    new GetObjectCommand({ Bucket: BUCKET, Key: key, ...(range ? { Range: range } : {}) }),
+  );
+  return { response, bytes: Buffer.from(await response.Body!.transformToByteArray()) };
+}
+
+function bytesOf(length: number, seed: number): Buffer {
+  const next = seededRandom(seed);
+  return Buffer.from(Array.from({ length }, () => Math.floor(next() * 256)));
+}
+
+const md5 = (bytes: Buffer) => `"${createHash('md5').update(bytes).digest('hex')}"`;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'dicom-api-s3-emulator-'));
+  await start();
+});
+
+afterAll(async () => {
+  await stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('local S3', () => {
+  const small = bytesOf(70_000, 1);
+  const replaced = bytesOf(1_000, 2);
+
+  it('returns what was put: bytes, ETag (MD5), content type, user metadata, byte ranges', async () => {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'derived/a/file.png',
+        Body: small,
+        ContentType: 'image/png',
+        Metadata: { 'schema-version': '3' },
+      }),
+    );
+    const { response, bytes } = await read('derived/a/file.png');
+    expect(bytes.equals(small)).toBe(true);
+    expect(response.ETag).toBe(md5(small));
+    expect(response.ContentType).toBe('image/png');
+    expect(response.Metadata).toEqual({ 'schema-version': '3' });
+    const part = await read('derived/a/file.png', 'bytes=100-199');
+    expect(part.response.ContentRange).toBe(`bytes 100-199/${small.length}`);
+    expect(part.bytes.equals(small.subarray(100, 200))).toBe(true);
+    const tail = await read('derived/a/file.png', `bytes=${small.length - 10}-`);
+    expect(tail.bytes.equals(small.subarray(small.length - 10))).toBe(true);
+    await expect(read('derived/a/file.png', `bytes=${small.length + 5}-`)).rejects.toMatchObject({
+      name: 'InvalidRange',
+    });
+  });
+
+  it('an overwrite replaces bytes and metadata; HEAD and listing agree with GET', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'derived/a/file.png', Body: replaced }));
+    const { response, bytes } = await read('derived/a/file.png');
+    expect(bytes.equals(replaced)).toBe(true);
+    expect(response.Metadata).toEqual({});
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'derived/a/file.png' }));
+    expect(head.ContentLength).toBe(replaced.length);
+    expect(head.ETag).toBe(md5(replaced));
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'derived/a/' }));
+    expect(listed.Contents?.map((o) => [o.Key, o.Size, o.ETag])).toEqual([
+      ['derived/a/file.png', replaced.length, md5(replaced)],
+    ]);
+  });
+
+  it('a multipart upload completes into one readable object', async () => {
+    const parts = [bytesOf(5 * 1024 * 1024, 3), bytesOf(1234, 4)];
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'uploads/big' }));
+    const etags = [];
+    for (const [i, part] of parts.entries()) {
+      const { ETag } = await s3.send(
+        new UploadPartCommand({ Bucket: BUCKET, Key: 'uploads/big', UploadId, PartNumber: i + 1, Body: part }),
+      );
+      etags.push({ ETag, PartNumber: i + 1 });
+    }
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: 'uploads/big',
+        UploadId,
+        MultipartUpload: { Parts: etags },
+      }),
+    );
+    const { bytes } = await read('uploads/big');
+    expect(bytes.equals(Buffer.concat(parts))).toBe(true);
+  });
+
+  it('deleted objects are gone at once, from GET and from listings', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'derived/b/x', Body: small }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'derived/b/y', Body: small }));
+    await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: BUCKET,
+        Delete: { Objects: [{ Key: 'derived/b/x' }, { Key: 'derived/b/y' }] },
+      }),
+    );
+    await expect(read('derived/b/x')).rejects.toMatchObject({ name: 'NoSuchKey' });
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'derived/b/' }));
+    expect(listed.Contents ?? []).toEqual([]);
+  });
+
+  it('everything stored is still there, unchanged, after a restart', async () => {
+    await stop();
+    await start();
+    const { response, bytes } = await read('derived/a/file.png');
+    expect(bytes.equals(replaced)).toBe(true);
+    expect(response.ETag).toBe(md5(replaced));
+    expect((await read('uploads/big')).bytes.length).toBe(5 * 1024 * 1024 + 1234);
+    await expect(read('derived/b/x')).rejects.toMatchObject({ name: 'NoSuchKey' });
+  });
+});
