@@ -1,8 +1,8 @@
 // s3rver's filesystem store, sped up for the upload -> process -> read loop: same files on disk, fewer round trips.
 import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 
 const require = createRequire(import.meta.url);
@@ -16,7 +16,15 @@ interface S3rverObject {
   range?: { start: number; end: number };
 }
 
+interface ListOptions {
+  delimiter?: string;
+  startAfter?: string;
+  prefix?: string;
+  maxKeys?: number;
+}
+
 interface FilesystemStore {
+  getBucketPath(bucket: string): string;
   getResourcePath(bucket: string, key: string, resource: string): string;
   getMetadata(bucket: string, key: string): Promise<Record<string, string | number>>;
   existsObject(bucket: string, key: string): Promise<boolean>;
@@ -26,7 +34,10 @@ interface FilesystemStore {
   deleteObject(bucket: string, key: string): Promise<void>;
 }
 
-type FilesystemStoreClass = new (rootDirectory: string) => FilesystemStore;
+type FilesystemStoreClass = (new (rootDirectory: string) => FilesystemStore) & {
+  decodeKeyPath(keyPath: string): string;
+  encodeKeyPath(key: string): string;
+};
 type S3ObjectClass = new (
   bucket: string,
   key: string,
@@ -48,6 +59,9 @@ const STORED_METADATA = new Set([
   'x-amz-storage-class',
   'x-amz-website-redirect-location',
 ]);
+
+/** How s3rver names an object's file: `<last key segment>._S3rver_object`. */
+const OBJECT_FILE_SUFFIX = '._S3rver_object';
 
 /** Objects up to this size are written in one step and kept in memory; larger ones stream as s3rver does. */
 const CACHED_OBJECT_BYTES = 8 * 1024 * 1024;
@@ -176,6 +190,71 @@ export class FastFilesystemStore extends FilesystemStoreBase {
     const [, , destBucket, destKey] = args as [string, string, string, string];
     this.forget(destBucket, destKey);
     return super.copyObject(...args);
+  }
+
+  /**
+   * ListObjects as s3rver answers it (keys in order, prefix, delimiter, start-after, max-keys), but
+   * reading only the folder the prefix names: s3rver walks from the bucket root and stats every
+   * entry of each folder on the way, so listing `derived/<id>/` cost one stat per file ever stored.
+   */
+  async listObjects(
+    bucket: string,
+    { delimiter = '', startAfter = '', prefix = '', maxKeys = Infinity }: ListOptions,
+  ): Promise<{ objects: S3rverObject[]; commonPrefixes: string[]; isTruncated: boolean }> {
+    const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    const keys: string[] = [];
+    const visit = (directory: string, keyBase: string): void => {
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(directory, { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw error;
+      }
+      for (const entry of entries) {
+        const name = FilesystemStoreBase.decodeKeyPath(entry.name);
+        if (entry.isDirectory()) {
+          const below = `${keyBase}${name}/`;
+          if (below.startsWith(prefix) || prefix.startsWith(below)) visit(join(directory, entry.name), below);
+        } else if (name.endsWith(OBJECT_FILE_SUFFIX)) {
+          const key = keyBase + name.slice(0, -OBJECT_FILE_SUFFIX.length);
+          if (key.startsWith(prefix) && key > startAfter) keys.push(key);
+        }
+      }
+    };
+    visit(join(this.getBucketPath(bucket), FilesystemStoreBase.encodeKeyPath(folder)), folder);
+    keys.sort();
+
+    const listed: string[] = [];
+    const commonPrefixes = new Set<string>();
+    let isTruncated = false;
+    for (const key of keys) {
+      const cut = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
+      if (cut !== -1) {
+        commonPrefixes.add(key.slice(0, cut + delimiter.length));
+        continue;
+      }
+      if (listed.length === maxKeys) {
+        isTruncated = true;
+        break;
+      }
+      listed.push(key);
+    }
+    const objects = await Promise.all(
+      listed.map(async (key) => {
+        try {
+          return new S3Object(bucket, key, null, await this.getMetadata(bucket, key));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // deleted meanwhile
+          throw error;
+        }
+      }),
+    );
+    return {
+      objects: objects.filter((object): object is S3rverObject => object !== undefined),
+      commonPrefixes: [...commonPrefixes].sort(),
+      isTruncated,
+    };
   }
 
   override async deleteObject(bucket: string, key: string): Promise<void> {
