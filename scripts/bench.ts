@@ -110,7 +110,7 @@ function benchAttributes(): void {
 }
 
 async function benchUploadToPng(): Promise<void> {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT'; // numbers only: the audit trail (INFO unless SILENT) would drown them
   const { startTestRuntime, uploadForm } = await import('../test/support/runtime.js');
   const api = await startTestRuntime();
   const files = [
@@ -146,7 +146,7 @@ async function benchUploadToPng(): Promise<void> {
 
 /** Upload -> READY through POST /dicom/uploads (presigned PUT to the embedded S3), synthetic multi-frame files. */
 async function benchLargeUploads(): Promise<void> {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT'; // numbers only: the audit trail (INFO unless SILENT) would drown them
   const { startTestRuntime } = await import('../test/support/runtime.js');
   const { multiFrameMono8 } = await import('../test/fixtures/dicom-builder.js');
   const api = await startTestRuntime();
@@ -206,7 +206,7 @@ async function benchLargeUploads(): Promise<void> {
  * store) and hits (read from the cache). The CR goes through the large-file route, as it must (7.2 MB).
  */
 async function benchRenderings(): Promise<void> {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT'; // numbers only: the audit trail (INFO unless SILENT) would drown them
   const { startTestRuntime, uploadForm } = await import('../test/support/runtime.js');
   const { getStores } = await import('../lambdas/commons.js');
   const { resolveRendering } = await import('../lambdas/http/png-query.js');

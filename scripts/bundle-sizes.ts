@@ -9,11 +9,11 @@ import { pathToFileURL } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
 import { ENV } from '../lambdas/config.js';
-import { PROCESSOR, ROUTES } from '../lambdas/routes.js';
+import { PROCESSING_FAILED, PROCESSOR, ROUTES } from '../lambdas/routes.js';
 import { renderInputs, RENDERING_FUNCTIONS } from '../lib/constructs/bundle-contents.js';
 import { BUNDLE_FILE_NAME, esbuildOptions, handlerEntry } from '../lib/constructs/function-defaults.js';
 
-const names = [...ROUTES.map((route) => route.name), PROCESSOR.name];
+const names = [...ROUTES.map((route) => route.name), PROCESSOR.name, PROCESSING_FAILED.name];
 const INIT_RUNS = Number(process.env.BENCH_INIT_RUNS ?? 10);
 
 /** Imports the bundle in a new Node process (as a Lambda cold start does) and reports the import's duration. */
