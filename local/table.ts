@@ -40,12 +40,36 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
 }
 
 async function describe(client: DynamoDBClient, tableName: string): Promise<string[] | undefined> {
+  return (await describeTable(client, tableName))?.indexes;
+}
+
+async function describeTable(
+  client: DynamoDBClient,
+  tableName: string,
+): Promise<{ indexes: string[]; status: string } | undefined> {
   try {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return (Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName ?? '').sort();
+    return {
+      indexes: (Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName ?? '').sort(),
+      status: Table?.TableStatus ?? '',
+    };
   } catch (error) {
     if (error instanceof ResourceNotFoundException) return undefined;
     throw error;
+  }
+}
+
+/**
+ * Creates the table and waits until it is ACTIVE: dynalite answers CreateTable with a CREATING table
+ * that every item operation reports as missing until a timer flips it, so the first upload after a
+ * fast start could fail with ResourceNotFoundException.
+ */
+async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await client.send(new CreateTableCommand(createTableInput(tableName)));
+  const deadline = Date.now() + 10_000;
+  while ((await describeTable(client, tableName))?.status !== 'ACTIVE') {
+    if (Date.now() > deadline) throw new Error(`table ${tableName} did not become ACTIVE`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
@@ -71,7 +95,7 @@ async function recreate(client: DynamoDBClient, tableName: string): Promise<void
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
-  await client.send(new CreateTableCommand(createTableInput(tableName)));
+  await createTable(client, tableName);
 }
 
 /**
@@ -124,7 +148,7 @@ export async function ensureTable(endpoint: string, tableName: string, dataDir: 
     if (existsSync(saved)) {
       if (existing?.join() !== wanted.join()) await recreate(client, tableName);
     } else if (!existing) {
-      await client.send(new CreateTableCommand(createTableInput(tableName)));
+      await createTable(client, tableName);
       return;
     } else if (existing.join() === wanted.join()) {
       return;
