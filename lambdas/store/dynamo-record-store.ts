@@ -28,6 +28,15 @@ function isConditionFailure(error: unknown): boolean {
   );
 }
 
+/**
+ * Waits for every step, then throws the first failure: a caller that undoes on failure (the upload
+ * deletes its record) must not race bookkeeping still in flight.
+ */
+async function allSettledOrThrow(steps: readonly unknown[]): Promise<void> {
+  const failed = (await Promise.allSettled(steps)).find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 function toRecord(item: Record<string, AttributeValue>): FileRecord {
   return fromFileItem(unmarshall(item));
 }
@@ -51,7 +60,7 @@ export class DynamoRecordStore implements RecordStore {
     // The item says it is counted before the count moves: a crash between leaves one too few, never two.
     // Duplicates are linked once, by markReady: by then the index has this item and any copy uploaded
     // at the same moment, and direct uploads know their hash.
-    await Promise.all([this.recountStudy(undefined, token, record), alongside?.()]);
+    await allSettledOrThrow([this.recountStudy(undefined, token, record), alongside?.()]);
   }
 
   /** Moves a file's count from the study it was counted in to the one it is in now. */
@@ -261,7 +270,7 @@ export class DynamoRecordStore implements RecordStore {
     // Only the caller whose delete removed the item gets it back: it alone counts the file out.
     const study = parseStudyToken(old[STUDY_COUNTED]);
     const { duplicate_of: duplicates } = fromFileItem(old);
-    await Promise.all([
+    await allSettledOrThrow([
       study && adjustStudy(this.client, this.tableName, -1, study),
       ...(duplicates ?? []).map((other) => changeDuplicates(this.client, this.tableName, other, 'DELETE', [id])),
       alongside?.(),

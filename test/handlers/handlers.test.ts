@@ -46,19 +46,26 @@ describe('upload', () => {
 });
 
 describe('storage faults during upload', () => {
-  it('a failing object store leaves no record behind and answers 503 with Retry-After, not 500', async () => {
+  it('a failing object store leaves no record and no study count behind, and answers 503 with Retry-After', async () => {
     const real = getStores();
     const before = (await real.records.listFiles({}, { limit: 1000 })).items.length;
+    const studyUid = '1.2.826.0.1.3680043.8.498.88.1';
     setStores({
       records: real.records,
       objects: { ...real.objects, put: () => Promise.reject(new Error('S3 is down')) },
     } as typeof real);
-    const response = await upload(await uploadEvent(sampleCt(), 'fault.dcm'));
+    const bytes = buildDicom([
+      ...patientElements({ modality: 'CT' }),
+      { tag: 0x0020000d, vr: 'UI', value: studyUid },
+      ...imageElements({ rows: 2, columns: 2, pixels: [1, 2, 3, 4] }),
+    ]);
+    const response = await upload(await uploadEvent(bytes, 'fault.dcm'));
     expect(response.statusCode).toBe(503);
     expect(response.headers?.['Retry-After']).toBe('5');
     expect(JSON.parse(response.body)).toMatchObject({ code: 'STORAGE_FAILED' });
     setStores(real);
     expect((await real.records.listFiles({}, { limit: 1000 })).items.length).toBe(before);
+    expect(await real.records.getStudy(studyUid)).toBeUndefined();
   });
 });
 
