@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import dynalite from 'dynalite';
@@ -33,6 +34,28 @@ export function storageEnvironment(
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
+}
+
+/** An S3 client for scripts and tests that talk to the emulator directly (handlers build theirs from storageEnvironment). */
+export function emulatorS3Client(emulators: Pick<Emulators, 's3Endpoint'>): S3Client {
+  return new S3Client({
+    endpoint: emulators.s3Endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    forcePathStyle: true,
+    // As in lambdas/commons.ts: the SDK's default checksums corrupt streamed bodies on emulators.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+/** A DynamoDB client for scripts and tests that talk to the emulator directly. */
+export function emulatorDynamoClient(emulators: Pick<Emulators, 'dynamoEndpoint'>): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint: emulators.dynamoEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
 }
 
 export interface Emulators {
@@ -78,17 +101,13 @@ export async function startEmulators(dataDir: string, bucketName: string, tableN
   const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
   await ensureTable(dynamoEndpoint, tableName, dataDir);
 
+  const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
   return {
-    s3Endpoint: `http://127.0.0.1:${s3Address.port}`,
+    s3Endpoint,
     dynamoEndpoint,
     s3,
     async allowBrowserOrigins(origins) {
-      const client = new S3Client({
-        endpoint: `http://127.0.0.1:${s3Address.port}`,
-        region: LOCAL_REGION,
-        credentials: LOCAL_CREDENTIALS,
-        forcePathStyle: true,
-      });
+      const client = emulatorS3Client({ s3Endpoint });
       try {
         await client.send(
           new PutBucketCorsCommand({

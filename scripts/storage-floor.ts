@@ -5,8 +5,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { KEYS } from '../lambdas/config.js';
 import { dicomInfo } from '../lambdas/dicom/attributes.js';
 import { dicomIdentifiers } from '../lambdas/dicom/identifiers.js';
@@ -16,7 +14,7 @@ import { DynamoRecordStore } from '../lambdas/store/dynamo-record-store.js';
 import { deleteFileObjects } from '../lambdas/store/file-objects.js';
 import type { FileRecord } from '../lambdas/store/records.js';
 import { S3ObjectStore } from '../lambdas/store/s3-object-store.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators } from '../local/emulators.js';
+import { emulatorDynamoClient, emulatorS3Client, startEmulators } from '../local/emulators.js';
 
 export interface StorageFloor {
   /** Median ms of the storage calls of one loop. */
@@ -33,19 +31,8 @@ export async function storageFloor(bytes: Uint8Array, rounds: number): Promise<S
     requests++;
     return next(args);
   };
-  const s3 = new S3Client({
-    endpoint: emulators.s3Endpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  const dynamo = new DynamoDBClient({
-    endpoint: emulators.dynamoEndpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-  });
+  const s3 = emulatorS3Client(emulators);
+  const dynamo = emulatorDynamoClient(emulators);
   s3.middlewareStack.add(counting as never, { step: 'finalizeRequest' });
   dynamo.middlewareStack.add(counting as never, { step: 'finalizeRequest' });
   const objects = new S3ObjectStore(s3, 'floor-bucket');

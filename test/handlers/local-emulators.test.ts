@@ -12,12 +12,12 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators, type Emulators } from '../../local/emulators.js';
+import { emulatorDynamoClient, emulatorS3Client, startEmulators, type Emulators } from '../../local/emulators.js';
 import { random as seededRandom } from '../support/synthetic-records.js';
 
 const BUCKET = 'emulator-bucket';
@@ -27,14 +27,7 @@ let s3: S3Client;
 
 async function start(): Promise<void> {
   emulators = await startEmulators(dataDir, BUCKET, 'emulator-table');
-  s3 = new S3Client({
-    endpoint: emulators.s3Endpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  s3 = emulatorS3Client(emulators);
 }
 
 async function stop(): Promise<void> {
@@ -196,11 +189,7 @@ describe('local DynamoDB', () => {
     for (let start = 0; start < 12; start++) {
       const fresh = mkdtempSync(join(tmpdir(), 'dicom-api-fresh-table-'));
       const started = await startEmulators(fresh, 'fresh-bucket', 'fresh-table');
-      const client = new DynamoDBClient({
-        endpoint: started.dynamoEndpoint,
-        region: LOCAL_REGION,
-        credentials: LOCAL_CREDENTIALS,
-      });
+      const client = emulatorDynamoClient(started);
       try {
         await client.send(new PutItemCommand({ TableName: 'fresh-table', Item: { id: { S: `first-${start}` } } }));
         const { Item } = await client.send(
