@@ -96,7 +96,7 @@ export class FastFilesystemStore extends FilesystemStoreBase {
 
   constructor(
     rootDirectory: string,
-    private readonly cacheLimitBytes = 128 * 1024 * 1024,
+    private readonly cacheLimitBytes = 64 * 1024 * 1024,
   ) {
     super(rootDirectory);
   }

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -18,6 +19,7 @@ import {
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorDynamoClient, emulatorS3Client, startEmulators, type Emulators } from '../../local/emulators.js';
+import { FastFilesystemStore } from '../../local/s3-store.js';
 import { random as seededRandom } from '../support/synthetic-records.js';
 
 const BUCKET = 'emulator-bucket';
@@ -45,6 +47,11 @@ async function read(key: string, range?: string) {
 function bytesOf(length: number, seed: number): Buffer {
   const next = seededRandom(seed);
   return Buffer.from(Array.from({ length }, () => Math.floor(next() * 256)));
+}
+
+async function drain(content: Buffer | Readable | null): Promise<Buffer> {
+  if (!content || Buffer.isBuffer(content)) return content ?? Buffer.alloc(0);
+  return Buffer.concat((await content.toArray()) as Buffer[]);
 }
 
 const md5 = (bytes: Buffer) => `"${createHash('md5').update(bytes).digest('hex')}"`;
@@ -179,6 +186,27 @@ describe('local S3', () => {
     expect(response.ETag).toBe(md5(replaced));
     expect((await read('uploads/big')).bytes.length).toBe(5 * 1024 * 1024 + 1234);
     await expect(read('derived/b/x')).rejects.toMatchObject({ name: 'NoSuchKey' });
+  });
+});
+
+describe('FastFilesystemStore memory bound', () => {
+  it('objects pushed out of its bounded memory are read back from disk, whole and in ranges', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dicom-api-store-bound-'));
+    const store = new FastFilesystemStore(dir, 2_500); // room for two 1,000-byte objects
+    const contents = [1, 2, 3, 4].map((seed) => bytesOf(1_000, 10 + seed));
+    try {
+      for (const [i, content] of contents.entries()) {
+        await store.putObject({ bucket: 'b', key: `k/${i}`, content, metadata: { 'content-length': 1_000 } });
+      }
+      for (const [i, content] of contents.entries()) {
+        const whole = await store.getObject('b', `k/${i}`);
+        expect((await drain(whole!.content)).equals(content), `k/${i}`).toBe(true);
+        const part = await store.getObject('b', `k/${i}`, { start: 10, end: 19 });
+        expect((await drain(part!.content)).equals(content.subarray(10, 20)), `k/${i}`).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
