@@ -24,6 +24,7 @@
  * @property {boolean} [has_image]
  * @property {string | null} [transfer_syntax_uid]
  * @property {string | null} [sop_class_uid]
+ * @property {string | null} [thumbnail] the path of a small PNG (`/dicom/<id>/png?max=256`), null without an image
  */
 
 const KEY_STORAGE = 'dicom-api-key';

@@ -1,4 +1,5 @@
-// The stored files, newest first: the API's pages and filters when it offers them, delete with confirmation.
+// The stored files, newest first, each with a small preview: the API's pages and filters when it offers them, delete
+// with confirmation.
 import { ApiError, apiFetch, apiJson, errorFrom } from './api.js';
 import { h } from './dom.js';
 import { formatBytes, formatDicomDate, formatPersonName, formatStatus } from './format.js';
@@ -10,6 +11,20 @@ const PAGE_SIZE = 25;
 const FILTER_NAMES = ['patient_id', 'modality', 'study_date', 'status'];
 /** While a file is processing, the list looks again this often. */
 const PROCESSING_POLL_MS = 2000;
+/** Previews fetched at the same time, at most (a page of 25 rows must not hold up the other requests). */
+const PREVIEW_FETCHES = 6;
+
+/**
+ * A loaded preview: its blob: URL and the <img> showing it, moved into the new row on each refresh (no refetch, no
+ * flicker).
+ * @typedef {{ url: string, image: HTMLImageElement }} Preview
+ */
+
+/**
+ * Which version of a file's preview a row wants: a reprocessed file (a new modified_at) gets a new one.
+ * @param {FileRecord} record
+ */
+const previewKey = (record) => `${record.id} ${record.modified_at}`;
 
 /**
  * @typedef {object} FileListOptions
@@ -42,6 +57,20 @@ export function createFileList(options) {
   let loadNumber = 0;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let pollTimer;
+  /** The previews loaded for the rows shown, by previewKey. */
+  /** @type {Map<string, Preview>} */
+  const previews = new Map();
+  /** Previews the API could not give for this version of the file: not asked for again on each refresh. */
+  /** @type {Set<string>} */
+  const previewFailures = new Set();
+  /** The frame each shown row keeps for its preview, by previewKey (rebuilt on each render). */
+  /** @type {Map<string, { frame: HTMLElement, alt: string }>} */
+  let previewFrames = new Map();
+  /** Previews waiting for a free fetch, top row first. */
+  /** @type {{ key: string, path: string }[]} */
+  let previewQueue = [];
+  /** @type {Set<string>} */
+  const previewsLoading = new Set();
 
   /** @param {string | null} cursor @returns {Promise<{ files: FileRecord[], next_cursor?: string | null }>} */
   async function fetchPage(cursor) {
@@ -91,6 +120,107 @@ export function createFileList(options) {
     return { files: everything.slice(start, start + PAGE_SIZE), hasNext: everything.length > start + PAGE_SIZE };
   }
 
+  /**
+   * The preview's cell: empty without an image (or when it could not be had), else a dark frame that shows the
+   * preview once it is loaded.
+   * @param {FileRecord} record
+   */
+  function previewCell(record) {
+    const cell = h('td', { class: 'preview' });
+    const key = previewKey(record);
+    // A failed file's image will not come; a processing one's will (the frame waits for it).
+    if (typeof record.thumbnail !== 'string' || record.status === 'FAILED' || previewFailures.has(key)) return cell;
+    const frame = h('span', { class: 'preview-frame' });
+    previewFrames.set(key, { frame, alt: `Preview of ${record.filename}` });
+    const loaded = previews.get(key);
+    if (loaded) frame.append(loaded.image);
+    cell.append(frame);
+    return cell;
+  }
+
+  /** @param {string} key */
+  function forgetPreview(key) {
+    const preview = previews.get(key);
+    if (!preview) return;
+    previews.delete(key);
+    preview.image.remove();
+    URL.revokeObjectURL(preview.url);
+  }
+
+  /**
+   * After a render: drops the previews of rows no longer shown and fetches the missing ones of files that are ready
+   * (a file still processing has no PNG yet; the list looks again in a moment).
+   * @param {FileRecord[]} files
+   */
+  function updatePreviews(files) {
+    const shown = new Set(files.map(previewKey));
+    for (const key of previews.keys()) if (!shown.has(key)) forgetPreview(key);
+    for (const key of previewFailures) if (!shown.has(key)) previewFailures.delete(key);
+    previewQueue = [];
+    for (const file of files) {
+      const key = previewKey(file);
+      if (typeof file.thumbnail !== 'string' || (file.status ?? 'READY') !== 'READY') continue;
+      if (previews.has(key) || previewsLoading.has(key) || previewFailures.has(key)) continue;
+      previewQueue.push({ key, path: file.thumbnail });
+    }
+    fetchPreviews();
+  }
+
+  function fetchPreviews() {
+    while (previewsLoading.size < PREVIEW_FETCHES) {
+      const next = previewQueue.shift();
+      if (!next) return;
+      if (!previewFrames.has(next.key)) continue;
+      previewsLoading.add(next.key);
+      void fetchPreview(next.key, next.path).finally(() => {
+        previewsLoading.delete(next.key);
+        fetchPreviews();
+      });
+    }
+  }
+
+  /**
+   * One preview, fetched with the API key (an <img src> could not send it) and shown from a blob: URL. A failure
+   * leaves the cell empty, quietly: the row and its file are still there.
+   * @param {string} key @param {string} path
+   */
+  async function fetchPreview(key, path) {
+    /** @type {Blob} */
+    let blob;
+    try {
+      const response = await apiFetch(path);
+      if (response.status === 401 || response.status === 403) {
+        // No key given: asking again for every preview would be a flood of dialogs; a later refresh tries again.
+        previewQueue = [];
+        return;
+      }
+      // 202: processed again meanwhile; a later refresh asks again.
+      if (response.status === 202) return;
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      blob = await response.blob();
+    } catch {
+      // An error answer, a network failure, or a redirect to storage that fetch cannot follow.
+      previewFailed(key);
+      return;
+    }
+    const shown = previewFrames.get(key);
+    if (!shown) return;
+    const url = URL.createObjectURL(blob);
+    const image = h('img', { src: url, alt: shown.alt, width: 64, height: 64, decoding: 'async' });
+    image.addEventListener('error', () => {
+      forgetPreview(key);
+      previewFailed(key);
+    });
+    previews.set(key, { url, image });
+    shown.frame.append(image);
+  }
+
+  /** @param {string} key */
+  function previewFailed(key) {
+    previewFailures.add(key);
+    previewFrames.get(key)?.frame.remove();
+  }
+
   /** @param {FileRecord} record */
   function row(record) {
     const info = record.dicom_info ?? {};
@@ -107,6 +237,7 @@ export function createFileList(options) {
     return h(
       'tr',
       { 'data-id': record.id },
+      previewCell(record),
       h(
         'td',
         { 'data-label': 'Patient' },
@@ -153,12 +284,14 @@ export function createFileList(options) {
     const focused = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     const focusedRow = focused && options.body.contains(focused) ? focused.closest('tr')?.dataset.id : undefined;
     const focusedAction = focused?.dataset.action;
+    previewFrames = new Map();
     if (files.length === 0) {
       const empty = Object.keys(filters).length ? 'No file matches these filters.' : 'No files yet: upload some above.';
-      options.body.replaceChildren(h('tr', {}, h('td', { colspan: 7, class: 'empty', text: empty })));
+      options.body.replaceChildren(h('tr', {}, h('td', { colspan: 8, class: 'empty', text: empty })));
     } else {
       options.body.replaceChildren(...files.map(row));
     }
+    updatePreviews(files);
     if (focusedRow && focusedAction) {
       const again = options.body.querySelector(
         `tr[data-id="${CSS.escape(focusedRow)}"] [data-action="${focusedAction}"]`,

@@ -31,8 +31,10 @@ export function toFileRecordJson(stored: FileRecord): Record<string, unknown> {
     duplicate_of: record.duplicate_of ?? [],
     schema_version: record.schema_version ?? null,
     png: `/dicom/${record.id}/png`,
-    // The processor stores it with the PNG, so the first request is a read, not a render.
-    thumbnail: hasImage ? `/dicom/${record.id}/png?max=${THUMBNAIL_MAX_PIXELS}` : null,
+    // The processor stores it with the PNG, so the first request is a read, not a render. None for
+    // pixel data that cannot be decoded: `png` answers 422 with the reason.
+    thumbnail:
+      hasImage && record.image?.state !== 'UNRENDERABLE' ? `/dicom/${record.id}/png?max=${THUMBNAIL_MAX_PIXELS}` : null,
     attributes: `/dicom/${record.id}/attributes`,
     file: `/dicom/${record.id}/file`,
   };

@@ -189,7 +189,7 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     const row = fileRow('山田');
     await expect.poll(() => row.locator('.badge').textContent(), { timeout: 15_000 }).toBe('Ready');
     const cells = await row.locator('td').allTextContents();
-    expect(cells.slice(0, 6)).toEqual([
+    expect(cells.slice(1, 7)).toEqual([
       'Yamada, Tarou (山田 太郎)head-ct.dcm',
       '2024-03-12',
       'CT',
@@ -199,6 +199,10 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     ]);
     await expect.poll(() => page.locator('#file-rows tr').count()).toBe(3);
     await expect.poll(() => page.locator('#file-rows .badge').allTextContents()).toEqual(['Ready', 'Ready', 'Ready']);
+    // A preview for each image, none for the MR record without pixel data.
+    await expect.poll(() => naturalWidth(row.locator('td.preview img'))).toBe(SIZE);
+    await expect.poll(() => naturalWidth(fileRow('DOE, JOHN').locator('td.preview img'))).toBeGreaterThan(0);
+    expect(await fileRow('Doe, Jane').locator('img').count()).toBe(0);
     await screenshot('list.png', true);
     await page.locator('#clear-uploads').click();
     await expect.poll(() => items.count()).toBe(0);
@@ -377,8 +381,9 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     await page.goto(`${api.url}/`);
     const row = fileRow('<b>bold</b>');
     await expect.poll(() => row.count()).toBe(1);
-    expect(await row.locator('td').nth(3).textContent()).toBe('<script>window.__pwned=2</script>');
-    expect(await page.locator('#file-rows img, #file-rows b, #file-rows script, #file-rows i').count()).toBe(0);
+    expect(await row.locator('td').nth(4).textContent()).toBe('<script>window.__pwned=2</script>');
+    // No pixel data, so no preview either: any element in the row would be the value's markup.
+    expect(await row.locator('img, b, script, i').count()).toBe(0);
     await row.locator('a.file-link').click();
     await expect
       .poll(() => page.locator('#attribute-rows tr[data-key="0010,0010"] td.value').textContent())
@@ -424,6 +429,111 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     expect(refusedWithout.length).toBe(refusedBefore);
   });
 
+  it('shows a small preview of each image in the list, fetched once with the API key; none without an image', async () => {
+    page = await newPage();
+    const KEY = 'preview-key-456';
+    await page.addInitScript(`localStorage.setItem('dicom-api-key', ${JSON.stringify(KEY)})`);
+    /** Every request for a list preview, and the key it carried. */
+    const previewRequests: { url: string; key: string | undefined }[] = [];
+    // An API with access control on: every API path needs the key.
+    await page.route(/\/dicom(\/|\?|$)/, async (route) => {
+      const request = route.request();
+      const key = request.headers()['x-api-key'];
+      if (/\/png\?max=256$/.test(request.url())) previewRequests.push({ url: request.url(), key });
+      if (key === KEY) return route.continue();
+      return route.fulfill({
+        status: 403,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: 'the API key is missing or not valid', code: 'INVALID_API_KEY' }),
+      });
+    });
+    await page.goto(`${api.url}/`);
+    // Listed (the rows, or the message that there are none yet).
+    await expect.poll(() => page.locator('#file-rows tr').count()).toBeGreaterThan(0);
+    await page.setInputFiles('#file-input', [
+      {
+        name: 'preview-ct.dcm',
+        mimeType: 'application/dicom',
+        buffer: Buffer.from(headPhantomCt({ size: 512, name: 'Preview^Picture', patientId: 'PV-1' })),
+      },
+      {
+        name: 'report.dcm',
+        mimeType: 'application/dicom',
+        buffer: Buffer.from(
+          buildDicom(patientElements({ name: 'Report^Only', id: 'PV-2', modality: 'SR', description: 'No pixels' })),
+        ),
+      },
+    ]);
+    await expect.poll(() => page.locator('#upload-list li[data-state="busy"]').count(), { timeout: 15_000 }).toBe(0);
+    const imageRow = fileRow('Preview, Picture');
+    const reportRow = fileRow('Report, Only');
+    for (const row of [imageRow, reportRow]) {
+      await expect.poll(() => row.locator('.badge').textContent(), { timeout: 15_000 }).toBe('Ready');
+    }
+
+    // The 512 x 512 image's preview is at most 256 pixels wide, shown in a 64 px frame from a blob: URL.
+    const preview = imageRow.locator('td.preview img');
+    await expect.poll(() => naturalWidth(preview), { timeout: 10_000 }).toBe(256);
+    const shown = await preview.evaluate((img) => {
+      const box = img.getBoundingClientRect();
+      const element = img as unknown as ImageElement;
+      return { src: element.src, natural: [element.naturalWidth, element.naturalHeight], box: [box.width, box.height] };
+    });
+    expect(shown.src).toMatch(/^blob:/);
+    expect(shown.natural).toEqual([256, 256]);
+    expect(shown.box).toEqual([64, 64]);
+    expect(await preview.getAttribute('alt')).toBe('Preview of preview-ct.dcm');
+    // A file without an image has no <img>, not a broken one.
+    expect(await reportRow.locator('img').count()).toBe(0);
+    expect(await reportRow.locator('td.preview').textContent()).toBe('');
+
+    // Fetched with the key (an <img src> could not send it), once.
+    const id = await imageRow.getAttribute('data-id');
+    const ofImage = () => previewRequests.filter((request) => request.url.includes(`/dicom/${id}/png?`));
+    expect(ofImage()).toEqual([{ url: expect.stringMatching(/\/png\?max=256$/), key: KEY }]);
+    expect(previewRequests.every((request) => request.key === KEY)).toBe(true);
+
+    // A refresh draws the rows again but keeps the preview it has: no second request.
+    const before = previewRequests.length;
+    await imageRow.evaluate((row) => row.setAttribute('data-drawn-before', ''));
+    await page.locator('#refresh').click();
+    await expect.poll(() => page.locator('#file-rows tr[data-drawn-before]').count()).toBe(0);
+    await expect.poll(() => naturalWidth(imageRow.locator('td.preview img'))).toBe(256);
+    expect(ofImage()).toHaveLength(1);
+    expect(previewRequests.length).toBe(before);
+  });
+
+  it('leaves the preview cell empty when the preview cannot be had, and does not ask again on a refresh', async () => {
+    page = await newPage();
+    const asked: string[] = [];
+    await page.route(/\/png\?max=256$/, async (route) => {
+      asked.push(route.request().url());
+      return route.fulfill({
+        status: 500,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: 'the renderer is down', code: 'INTERNAL' }),
+      });
+    });
+    await page.goto(`${api.url}/`);
+    await expect.poll(() => page.locator('#file-rows a.file-link').count()).toBeGreaterThan(0);
+    await expect.poll(() => asked.length).toBeGreaterThan(0);
+    // No broken image, no frame waiting for one, no message: the cell is simply empty.
+    await expect.poll(() => page.locator('#file-rows .preview-frame').count()).toBe(0);
+    expect(await page.locator('#file-rows img').count()).toBe(0);
+    expect(await page.locator('#list-status').textContent()).toMatch(/^Showing \d+ file\(s\)/);
+    const before = asked.length;
+    for (let refresh = 0; refresh < 2; refresh++) {
+      await page
+        .locator('#file-rows tr')
+        .first()
+        .evaluate((row) => row.setAttribute('data-drawn-before', ''));
+      await page.locator('#refresh').click();
+      await expect.poll(() => page.locator('#file-rows tr[data-drawn-before]').count()).toBe(0);
+    }
+    expect(asked.length).toBe(before);
+    expect(await page.locator('#file-rows .preview-frame').count()).toBe(0);
+  });
+
   it('fits a phone screen: no sideways scrolling, the file table as labelled cards', async () => {
     page = await newPage(PHONE);
     await page.goto(`${api.url}/`);
@@ -438,7 +548,22 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
       .evaluateAll((cells) =>
         cells.map((cell) => cell.ownerDocument.defaultView!.getComputedStyle(cell, '::before').content),
       );
-    expect(labels.slice(1, 6)).toEqual(['"Study date: "', '"Modality: "', '"Description: "', '"Size: "', '"Status: "']);
+    expect(labels.slice(2, 7)).toEqual(['"Study date: "', '"Modality: "', '"Description: "', '"Size: "', '"Status: "']);
+    // The preview sits inside its card, at its small size.
+    const preview = page.locator('#file-rows td.preview img').first();
+    await expect.poll(() => naturalWidth(preview)).toBeGreaterThan(0);
+    const box = await preview.evaluate((img) => {
+      const rect = img.getBoundingClientRect() as unknown as { left: number; right: number; width: number };
+      return {
+        left: rect.left,
+        right: rect.right,
+        width: rect.width,
+        viewport: img.ownerDocument.defaultView!.innerWidth,
+      };
+    });
+    expect(box.width).toBe(64);
+    expect(box.left).toBeGreaterThanOrEqual(0);
+    expect(box.right).toBeLessThanOrEqual(box.viewport);
     await page.locator('#file-rows a.file-link').first().click();
     await expect.poll(() => page.locator('#attribute-status').textContent()).toMatch(/attributes\./);
     expect(await overflow()).toBeLessThanOrEqual(0);
@@ -480,7 +605,7 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     await page.locator('#filter-modality').fill('us');
     await page.locator('#filters button[type="submit"]').click();
     await expect
-      .poll(() => page.locator('#file-rows tr td:nth-child(3)').allTextContents())
+      .poll(() => page.locator('#file-rows tr td:nth-child(4)').allTextContents())
       .toEqual(Array<string>(25).fill('US'));
     await page.locator('#filters button[type="reset"]').click();
     await page.locator('#filter-patient').fill('US-7');
@@ -510,6 +635,11 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     }
   });
 });
+
+/** The natural width of an image (0 while it has not loaded). */
+function naturalWidth(image: ReturnType<Page['locator']>): Promise<number> {
+  return image.evaluate((img) => (img as unknown as ImageElement).naturalWidth, undefined, { timeout: 1000 });
+}
 
 /** The ids of the file rows the list shows now. */
 function listedIds(): Promise<(string | null)[]> {

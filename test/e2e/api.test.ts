@@ -278,6 +278,12 @@ describe('objects without a renderable image', () => {
     expect((await errorOf(png)).error.length).toBeGreaterThan(10);
     const attributes = await api.fetch(`/dicom/${id}/attributes?tag=Modality`);
     expect(attributes.status).toBe(200);
+    // It has an image, but no thumbnail to offer: a list page would only get the 422 again.
+    expect(await (await api.fetch(`/dicom/${id}`)).json()).toMatchObject({
+      has_image: true,
+      png: `/dicom/${id}/png`,
+      thumbnail: null,
+    });
   });
 });
 
