@@ -1,7 +1,8 @@
 // In-process S3 (s3rver) and DynamoDB (dynalite) on loopback ports, with the stack's bucket and table.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3';
@@ -11,6 +12,8 @@ import { ENV, S3_FORCE_PATH_STYLE_ENV } from '../lambdas/config.js';
 import { BUCKET_CORS } from '../lambdas/http/cors.js';
 import { FastFilesystemStore } from './s3-store.js';
 import { ensureTable } from './table.js';
+
+const require = createRequire(import.meta.url);
 
 /** The emulators accept any credentials except s3rver, which wants these. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -78,7 +81,18 @@ function listen(server: Server): Promise<number> {
   });
 }
 
+/** The marker scripts/patch-s3rver.mjs (postinstall) leaves in s3rver; without it listings past one page fail. */
+const S3RVER_PATCH_MARKER = 'patched by dicom-api: continuation tokens without DES';
+
+function requirePatchedS3rver(): void {
+  const controller = join(dirname(require.resolve('s3rver/package.json')), 'lib/controllers/bucket.js');
+  if (!readFileSync(controller, 'utf8').includes(S3RVER_PATCH_MARKER)) {
+    throw new Error('s3rver is not patched (scripts/patch-s3rver.mjs): run `npm install` (or `npm ci`) first');
+  }
+}
+
 export async function startEmulators(dataDir: string, bucketName: string, tableName: string): Promise<Emulators> {
+  requirePatchedS3rver();
   const s3Dir = join(dataDir, 's3');
   const dynamoDir = join(dataDir, 'dynamodb');
   mkdirSync(s3Dir, { recursive: true });

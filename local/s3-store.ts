@@ -63,6 +63,9 @@ const STORED_METADATA = new Set([
 /** How s3rver names an object's file: `<last key segment>._S3rver_object`. */
 const OBJECT_FILE_SUFFIX = '._S3rver_object';
 
+/** What one cached entry costs beyond its bytes (key, metadata, Map slot): counted against the bound. */
+const ENTRY_OVERHEAD_BYTES = 1024;
+
 /** Objects up to this size are written in one step and kept in memory; larger ones stream as s3rver does. */
 const CACHED_OBJECT_BYTES = 8 * 1024 * 1024;
 
@@ -71,11 +74,19 @@ interface Cached {
   content: Buffer;
 }
 
+/**
+ * The body in a buffer of its own: small buffers from Node's shared pool would keep a whole pool
+ * slab alive in the cache for a few bytes of object.
+ */
 async function readAll(content: Readable | Buffer): Promise<Buffer> {
-  if (Buffer.isBuffer(content)) return content;
   const chunks: Buffer[] = [];
-  for await (const chunk of content) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  if (Buffer.isBuffer(content)) chunks.push(content);
+  else for await (const chunk of content) chunks.push(chunk as Buffer);
+  const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const out = Buffer.allocUnsafeSlow(length);
+  let offset = 0;
+  for (const chunk of chunks) offset += chunk.copy(out, offset);
+  return out;
 }
 
 /**
@@ -109,20 +120,20 @@ export class FastFilesystemStore extends FilesystemStoreBase {
     const name = this.cacheKey(bucket, key);
     const cached = this.cache.get(name);
     if (!cached) return;
-    this.cachedBytes -= cached.content.length;
+    this.cachedBytes -= cached.content.length + ENTRY_OVERHEAD_BYTES;
     this.cache.delete(name);
   }
 
   private remember(bucket: string, key: string, entry: Cached): void {
     this.forget(bucket, key);
-    if (entry.content.length > this.cacheLimitBytes) return;
+    if (entry.content.length + ENTRY_OVERHEAD_BYTES > this.cacheLimitBytes) return;
     this.cache.set(this.cacheKey(bucket, key), entry);
-    this.cachedBytes += entry.content.length;
+    this.cachedBytes += entry.content.length + ENTRY_OVERHEAD_BYTES;
     // Map order is insertion order: the oldest writes go first.
     for (const [name, old] of this.cache) {
       if (this.cachedBytes <= this.cacheLimitBytes) break;
       this.cache.delete(name);
-      this.cachedBytes -= old.content.length;
+      this.cachedBytes -= old.content.length + ENTRY_OVERHEAD_BYTES;
     }
   }
 
@@ -132,9 +143,16 @@ export class FastFilesystemStore extends FilesystemStoreBase {
 
   override async putObject(object: S3rverObject): Promise<{ size: number; md5: string }> {
     const announced = Number(object.metadata['content-length']);
-    if (!object.content || !(announced <= CACHED_OBJECT_BYTES)) {
+    // A completed multipart upload arrives with the CreateMultipartUpload headers (content-length 0,
+    // whatever its size): only a body whose length was announced takes the one-step path.
+    if (!object.content || !(announced > 0 && announced <= CACHED_OBJECT_BYTES)) {
       this.forget(object.bucket, object.key);
-      return super.putObject(object);
+      try {
+        return await super.putObject(object);
+      } finally {
+        // A small put that finished while this one streamed must not stay cached over it.
+        this.forget(object.bucket, object.key);
+      }
     }
     const content = await readAll(object.content);
     const md5 = createHash('md5').update(content).digest('hex');
@@ -178,7 +196,8 @@ export class FastFilesystemStore extends FilesystemStoreBase {
     // The same range rules as s3rver's store: an unsatisfiable range is an object without content.
     const ranged = options !== undefined && (options.start !== undefined || Boolean(options.end));
     const lastByte = Math.max(0, cached.content.length - 1);
-    const range = { start: options?.start ?? 0, end: Math.min(options?.end || Infinity, lastByte) };
+    // `||` as s3rver has it: a malformed Range (bytes=x-) gives NaN, read as the whole object.
+    const range = { start: options?.start || 0, end: Math.min(options?.end || Infinity, lastByte) };
     const satisfiable = !(range.start < 0 || range.end < range.start);
     const content = satisfiable ? Readable.from([cached.content.subarray(range.start, range.end + 1)]) : null;
     const object = new S3Object(bucket, key, content, { ...cached.metadata });
@@ -189,7 +208,11 @@ export class FastFilesystemStore extends FilesystemStoreBase {
   override async copyObject(...args: unknown[]): Promise<unknown> {
     const [, , destBucket, destKey] = args as [string, string, string, string];
     this.forget(destBucket, destKey);
-    return super.copyObject(...args);
+    try {
+      return await super.copyObject(...args);
+    } finally {
+      this.forget(destBucket, destKey);
+    }
   }
 
   /**
@@ -202,13 +225,25 @@ export class FastFilesystemStore extends FilesystemStoreBase {
     { delimiter = '', startAfter = '', prefix = '', maxKeys = Infinity }: ListOptions,
   ): Promise<{ objects: S3rverObject[]; commonPrefixes: string[]; isTruncated: boolean }> {
     const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    // A folder path with an empty, "." or ".." segment names no folder of this bucket (the file
+    // system would resolve it elsewhere, even into another bucket): no key can match it.
+    if (
+      folder &&
+      folder
+        .slice(0, -1)
+        .split('/')
+        .some((segment) => ['', '.', '..'].includes(segment))
+    ) {
+      return { objects: [], commonPrefixes: [], isTruncated: false };
+    }
     const keys: string[] = [];
     const visit = (directory: string, keyBase: string): void => {
       let entries: Dirent[];
       try {
         entries = readdirSync(directory, { withFileTypes: true });
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        // No such folder, or the prefix runs through an object's file: nothing under it.
+        if (['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return;
         throw error;
       }
       for (const entry of entries) {

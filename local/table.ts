@@ -66,11 +66,17 @@ async function describeTable(
  */
 async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
   await client.send(new CreateTableCommand(createTableInput(tableName)));
-  const deadline = Date.now() + 10_000;
+  if (!(await untilActive(client, tableName, 10_000))) throw new Error(`table ${tableName} did not become ACTIVE`);
+}
+
+/** Whether the table is ACTIVE within `waitMs`. */
+async function untilActive(client: DynamoDBClient, tableName: string, waitMs: number): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
   while ((await describeTable(client, tableName))?.status !== 'ACTIVE') {
-    if (Date.now() > deadline) throw new Error(`table ${tableName} did not become ACTIVE`);
+    if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+  return true;
 }
 
 async function scanAll(client: DynamoDBClient, tableName: string): Promise<Item[]> {
@@ -151,6 +157,14 @@ export async function ensureTable(endpoint: string, tableName: string, dataDir: 
       await createTable(client, tableName);
       return;
     } else if (existing.join() === wanted.join()) {
+      // A start stopped inside dynalite's creation timer leaves the table CREATING for good, and
+      // dynalite refuses to delete a CREATING table. It never held an item: say how to start over.
+      if (!(await untilActive(client, tableName, 2_000))) {
+        throw new Error(
+          `table ${tableName} is stuck CREATING (an earlier first start was interrupted); it holds no data: ` +
+            `remove ${join(dataDir, 'dynamodb')} and start again`,
+        );
+      }
       return;
     } else {
       const items = await scanAll(client, tableName);

@@ -27,5 +27,9 @@ function decipherContinuationToken(token) {
 }
 
 `;
-  writeFileSync(path, source.slice(0, start) + replacement + source.slice(end));
+  const patched = source.slice(0, start) + replacement + source.slice(end);
+  if (/createDecipheriv\(\s*'des'|createCipheriv\(\s*'des'/.test(patched)) {
+    throw new Error('patch-s3rver: a DES cipher call is left after patching; check the s3rver version');
+  }
+  writeFileSync(path, patched);
 }

@@ -10,6 +10,7 @@ import { httpHandler } from '../http/handler.js';
 import { readMultipartFile } from '../http/multipart.js';
 import { bodyBytes, header } from '../http/request.js';
 import { json } from '../http/responses.js';
+import { deleteFileObjects } from '../store/file-objects.js';
 import { secondsFromNow, type FileRecord } from '../store/records.js';
 
 export const handler = httpHandler('upload', async (event) => {
@@ -42,10 +43,15 @@ export const handler = httpHandler('upload', async (event) => {
     // Record first: the storage event may reach the processor before PutObject returns.
     await records.create(record, () => objects.put(KEYS.upload(id), file.bytes, 'application/dicom'));
   } catch (error) {
-    // No record without its bytes: undo, log the cause (no PHI in SDK errors), tell the client to retry.
-    await records.delete(id);
+    // No record without its bytes, no bytes without a record: undo both (the processor may already
+    // have run on the stored bytes), log the cause (no PHI in SDK errors), tell the client to retry.
     logger.error('upload storage failed', { id, error: error as Error });
-    throw new ServiceUnavailable('the file could not be stored; nothing was kept, retry shortly', 'STORAGE_FAILED');
+    try {
+      await records.delete(id, () => deleteFileObjects(objects, id));
+    } catch (undoError) {
+      logger.error('upload undo failed', { id, error: undoError as Error });
+    }
+    throw new ServiceUnavailable('the file could not be stored; retry shortly', 'STORAGE_FAILED');
   }
   return json(201, { id, filename: file.filename, message: 'DICOM file uploaded successfully' });
 });

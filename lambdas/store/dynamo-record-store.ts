@@ -58,8 +58,8 @@ export class DynamoRecordStore implements RecordStore {
       }),
     );
     // The item says it is counted before the count moves: a crash between leaves one too few, never two.
-    // Duplicates are linked once, by markReady: by then the index has this item and any copy uploaded
-    // at the same moment, and direct uploads know their hash.
+    // Duplicates are linked once, by markReady, when the file's identifiers are final (a direct upload
+    // learns them only then).
     await allSettledOrThrow([this.recountStudy(undefined, token, record), alongside?.()]);
   }
 
@@ -204,8 +204,13 @@ export class DynamoRecordStore implements RecordStore {
     // this run is the one that moves the count (a repeated event finds it already moved).
     const token = studyToken(fields);
     const record: FileRecord = { ...current, ...fields, status: 'READY' };
-    // The copies are looked up while the record settles: one round trip less before the file is READY.
-    const [old, others] = await Promise.all([
+    // The copies are looked up while the record settles (one round trip less before READY) when the
+    // index already holds this record's look-up key. A direct upload learns its SOP Instance UID
+    // only now: its look-up must follow its own update, or two copies finishing together miss each
+    // other (of two such look-ups, the later one sees the other's update).
+    const indexedAlready = !fields.sop_instance_uid || current.sop_instance_uid === fields.sop_instance_uid;
+    const lookUp = () => findDuplicates(this.client, this.tableName, record);
+    const [old, early] = await Promise.all([
       this.updateIndexed(
         id,
         {
@@ -218,9 +223,10 @@ export class DynamoRecordStore implements RecordStore {
         undefined,
         current,
       ),
-      findDuplicates(this.client, this.tableName, record),
+      indexedAlready ? lookUp() : undefined,
     ]);
     if (!old) return false;
+    const others = early ?? (await lookUp());
     await Promise.all([this.recountStudy(old[STUDY_COUNTED], token, record), this.linkDuplicates(id, others)]);
     return true;
   }

@@ -69,6 +69,51 @@ describe('storage faults during upload', () => {
   });
 });
 
+describe('storage faults after the bytes are stored', () => {
+  it('an upload whose bookkeeping fails after the processor ran answers 503 and leaves no object behind', async () => {
+    const real = getStores();
+    let id = '';
+    setStores({
+      objects: real.objects,
+      records: {
+        ...real.records,
+        delete: (i, alongside) => real.records.delete(i, alongside),
+        // Record and bytes are stored and the processor has run; then the study count fails.
+        create: async (record, alongside) => {
+          id = record.id;
+          await real.records.create(record, alongside);
+          await processor(s3Event(KEYS.upload(record.id)));
+          throw new Error('DynamoDB throttled the study count');
+        },
+      },
+    } as typeof real);
+    const response = await upload(await uploadEvent(sampleCt(), 'late-fault.dcm'));
+    setStores(real);
+    expect(response.statusCode).toBe(503);
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'STORAGE_FAILED' });
+    expect(await real.records.get(id)).toBeUndefined();
+    for (const key of KEYS.allObjects(id)) expect(await real.objects.get(key), key).toBeUndefined();
+  });
+
+  it('a delete cut short by S3 answers 503; repeating it removes what was left, then says 404', async () => {
+    const id = await uploaded();
+    await processor(s3Event(KEYS.upload(id)));
+    const real = getStores();
+    setStores({
+      records: real.records,
+      objects: { ...real.objects, delete: () => Promise.reject(new Error('S3 is down')) },
+    } as typeof real);
+    const cut = await del(idEvent('/dicom/{id}', id, 'DELETE'));
+    setStores(real);
+    expect(cut.statusCode).toBe(503);
+    expect(JSON.parse(cut.body)).toMatchObject({ code: 'STORAGE_FAILED' });
+    expect(await real.objects.get(KEYS.upload(id))).toBeDefined(); // the record is gone, the bytes are not
+    const repeat = await del(idEvent('/dicom/{id}', id, 'DELETE'));
+    expect(repeat.statusCode).toBe(404);
+    for (const key of KEYS.allObjects(id)) expect(await real.objects.get(key), key).toBeUndefined();
+  });
+});
+
 describe('processor', () => {
   it('processes the object named by a URL-encoded S3 key and marks the record READY', async () => {
     const id = await uploaded();

@@ -9,6 +9,7 @@ import { handler as processor } from '../../lambdas/handlers/processor.js';
 import { handler as search } from '../../lambdas/handlers/search.js';
 import { handler as study } from '../../lambdas/handlers/study.js';
 import { handler as upload } from '../../lambdas/handlers/upload.js';
+import { pendingRecord, planUpload } from '../../lambdas/ingest/direct-upload.js';
 import type { ProcessedResult } from '../../lambdas/store/records.js';
 import { buildDicom, imageElements, patientElements } from '../fixtures/dicom-builder.js';
 import { useEmulatedStorage } from '../support/emulated-storage.js';
@@ -150,6 +151,44 @@ describe('duplicates', () => {
     for (const id of [a, b]) await processor(s3Event(KEYS.upload(id)));
     expect((await getStores().records.get(a))?.duplicate_of).toEqual([b]);
     expect((await getStores().records.get(b))?.duplicate_of).toEqual([a]);
+  });
+
+  it('two direct uploads of the same file that finish together still name each other (5 trials)', async () => {
+    const { records } = getStores();
+    const request = { filename: 'big.dcm', sizeBytes: 200 * 1024 * 1024 };
+    for (let trial = 0; trial < 5; trial++) {
+      const ids = ['a', 'b'].map((end) => `00000000-0000-4000-8000-00000000${trial}00${end}`);
+      for (const id of ids)
+        await records.create(pendingRecord(id, request, planUpload(request.sizeBytes, false), undefined));
+      // Direct uploads learn hash and SOP Instance UID only from their bytes, in the processor.
+      const received = { size_bytes: 10, sha256: `${'cd'.repeat(31)}0${trial}` };
+      for (const id of ids) await records.markReceived(id, received, new Date(Date.now() + 60_000).toISOString());
+      const result: ProcessedResult = {
+        dicom_info: {
+          PatientName: null,
+          PatientID: 'P',
+          StudyDate: null,
+          StudyDescription: null,
+          Modality: 'CT',
+          ImageDimensions: null,
+        },
+        patient_id: 'P',
+        modality: 'CT',
+        study_date: null,
+        sop_instance_uid: `1.2.840.99.6.${trial}`,
+        sop_class_uid: null,
+        study_instance_uid: `1.2.840.99.6.${trial}.1`,
+        series_instance_uid: null,
+        transfer_syntax_uid: null,
+        number_of_frames: null,
+        image: { state: 'NO_IMAGE' },
+        attribute_count: 1,
+        schema_version: 1,
+      };
+      await Promise.all(ids.map((id) => records.markReady(id, result)));
+      expect((await records.get(ids[0]!))?.duplicate_of, `trial ${trial}`).toEqual([ids[1]]);
+      expect((await records.get(ids[1]!))?.duplicate_of, `trial ${trial}`).toEqual([ids[0]]);
+    }
   });
 
   it('the same bytes without a SOP Instance UID: found by their hash; a different file is not a copy', async () => {
