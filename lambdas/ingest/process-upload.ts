@@ -7,19 +7,32 @@ import { BadRequest, HttpError } from '../http/errors.js';
 import { deleteCachedRenderings, deleteFileObjects } from '../store/file-objects.js';
 import { secondsFromNow } from '../store/records.js';
 
+/** Uploads up to this size are read while the record is: POST /dicom's files (at most ~4 MB) and more. */
+const PREFETCH_BYTES = 32 * 1024 * 1024;
+
 /**
  * Idempotent: S3 delivers events at least once and Lambda retries failures, so every step may run
  * again. Anything a bug throws propagates (retries, then the dead-letter queue marks the record).
  */
-export async function processUpload({ objects, records }: Stores, id: string): Promise<void> {
-  // Both reads at once: the record is almost always there and PROCESSING, and the bytes are needed then.
-  const [record, bytes] = await Promise.all([records.get(id), objects.get(KEYS.upload(id))]);
+export async function processUpload(
+  { objects, records }: Stores,
+  id: string,
+  announcedBytes?: number,
+): Promise<void> {
+  // The record is almost always there and PROCESSING, so a small file's bytes are read at the same
+  // time; a large one's wait until the record says they are wanted (a repeated event or a deleted
+  // file must not download up to 1 GiB for nothing).
+  const early =
+    announcedBytes !== undefined && announcedBytes <= PREFETCH_BYTES ? objects.get(KEYS.upload(id)) : undefined;
+  early?.catch(() => undefined); // awaited below when needed; never an unhandled rejection
+  const record = await records.get(id);
   if (!record) {
     // Deleted (or its upload expired) before we ran: nobody owns these bytes any more.
     await deleteFileObjects(objects, id);
     return;
   }
   if (record.status !== 'PROCESSING') return; // a repeated event for finished work
+  const bytes = await (early ?? objects.get(KEYS.upload(id)));
   if (!bytes) return; // deleted meanwhile, or a direct upload whose bytes have not arrived
 
   const started = performance.now();

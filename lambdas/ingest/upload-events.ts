@@ -18,21 +18,29 @@ export function uploadIdOfKey(key: string): string | undefined {
 /** Minimal shape of an S3 notification record: what the processor and the dead-letter consumer read. */
 export interface StorageEventRecord {
   eventName?: string;
-  s3?: { object?: { key?: string } };
+  s3?: { object?: { key?: string; size?: number } };
 }
 
 /** The ids of the uploads an S3 event announces (ObjectCreated:* under the upload prefix). */
 export function createdUploadIds(event: { Records?: readonly StorageEventRecord[] }): {
   ids: string[];
   ignored: number;
+  /** The object size each event announces, by id (S3 always sends it). */
+  sizes: Map<string, number>;
 } {
   const ids: string[] = [];
+  const sizes = new Map<string, number>();
   let ignored = 0;
   for (const record of event.Records ?? []) {
     const key = record.s3?.object?.key;
     const id = record.eventName?.startsWith('ObjectCreated:') && key ? uploadIdOfKey(decodeEventKey(key)) : undefined;
-    if (id) ids.push(id);
-    else ignored++;
+    if (!id) {
+      ignored++;
+      continue;
+    }
+    ids.push(id);
+    const size = record.s3?.object?.size;
+    if (typeof size === 'number') sizes.set(id, size);
   }
-  return { ids, ignored };
+  return { ids, ignored, sizes };
 }

@@ -29,7 +29,7 @@ export async function awaitProcessed(records: RecordStore, id: string, waitMs: n
     const remaining = deadline - now;
     if (remaining <= 0) throw new StillProcessing(id, 2);
     // Each wait is a quarter of the time waited so far (4-250 ms): a file done at t is seen by
-    // ~1.25 t, however long it takes; ~30 reads over 8 s.
+    // ~1.25 t, however long it takes; ~50 reads over 8 s (the 1.5x back-off from 5 ms made ~40).
     const delay = Math.min(Math.max((now - started) / 4, 4), 250);
     await new Promise((resolve) => setTimeout(resolve, Math.min(delay, remaining)));
   }

@@ -134,6 +134,22 @@ describe('processor', () => {
     expect(await getStores().records.get(id)).toEqual(before);
   });
 
+  it('a repeated event for a large file does not download it again; for a small one the read overlaps', async () => {
+    const id = await uploaded();
+    await processor(s3Event(KEYS.upload(id)));
+    const real = getStores();
+    const reads: string[] = [];
+    setStores({
+      records: real.records,
+      objects: { ...real.objects, get: (key) => (reads.push(key), real.objects.get(key)) },
+    } as typeof real);
+    await processor(s3Event(KEYS.upload(id), 'ObjectCreated:Put', 700 * 1024 * 1024));
+    expect(reads).toEqual([]); // the READY record answered first
+    await processor(s3Event(KEYS.upload(id), 'ObjectCreated:Put', 2_000));
+    expect(reads).toEqual([KEYS.upload(id)]); // read beside the record, then not needed
+    setStores(real);
+  });
+
   it('two processors racing on the same event: one READY record, counted once in its study, all outputs', async () => {
     const studyUid = '1.2.826.0.1.3680043.8.498.77.1';
     const bytes = buildDicom(

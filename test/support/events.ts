@@ -93,7 +93,7 @@ export function idEvent(
 }
 
 /** An S3 ObjectCreated notification; AWS URL-encodes the key (space as '+'). */
-export function s3Event(key: string, eventName = 'ObjectCreated:Put'): S3Event {
+export function s3Event(key: string, eventName = 'ObjectCreated:Put', size = 1): S3Event {
   return {
     Records: [
       {
@@ -111,7 +111,7 @@ export function s3Event(key: string, eventName = 'ObjectCreated:Put'): S3Event {
           bucket: { name: 'bucket', ownerIdentity: { principalId: 'EXAMPLE' }, arn: 'arn:aws:s3:::bucket' },
           object: {
             key: encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+'),
-            size: 1,
+            size,
             eTag: 'x',
             sequencer: '1',
           },
