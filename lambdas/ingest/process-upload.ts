@@ -14,11 +14,7 @@ const PREFETCH_BYTES = 32 * 1024 * 1024;
  * Idempotent: S3 delivers events at least once and Lambda retries failures, so every step may run
  * again. Anything a bug throws propagates (retries, then the dead-letter queue marks the record).
  */
-export async function processUpload(
-  { objects, records }: Stores,
-  id: string,
-  announcedBytes?: number,
-): Promise<void> {
+export async function processUpload({ objects, records }: Stores, id: string, announcedBytes?: number): Promise<void> {
   // The record is almost always there and PROCESSING, so a small file's bytes are read at the same
   // time; a large one's wait until the record says they are wanted (a repeated event or a deleted
   // file must not download up to 1 GiB for nothing).
