@@ -25,6 +25,36 @@
  * @property {string | null} [transfer_syntax_uid]
  * @property {string | null} [sop_class_uid]
  * @property {string | null} [thumbnail] the path of a small PNG (`/dicom/<id>/png?max=256`), null without an image
+ * @property {string | null} [study_instance_uid]
+ */
+/**
+ * A page of GET /dicom, POST /dicom/search or GET /studies/{study_uid}/files.
+ * @typedef {object} FileListing
+ * @property {number} count
+ * @property {FileRecord[]} files
+ * @property {string | null} [next_cursor] null on the last page; absent when the API does not page
+ */
+/**
+ * One study (a StudyInstanceUID), as GET /studies lists it and GET /studies/{study_uid} answers it; the patient and
+ * study fields are those of its first file.
+ * @typedef {object} StudySummary
+ * @property {string} study_instance_uid
+ * @property {string | null} patient_id
+ * @property {string | null} patient_name a DICOM person name (`Family^Given=…`)
+ * @property {string | null} study_date `YYYYMMDD`
+ * @property {string | null} study_description
+ * @property {string[]} modalities_in_study sorted, e.g. `["CT", "SR"]`
+ * @property {number} number_of_instances the files stored of it
+ * @property {string} created_at
+ * @property {string} modified_at
+ * @property {string} [files] the path of its files (`/studies/<uid>/files`)
+ */
+/**
+ * A page of GET /studies, newest study date first.
+ * @typedef {object} StudyListing
+ * @property {number} count
+ * @property {StudySummary[]} studies
+ * @property {string | null} next_cursor null on the last page
  */
 
 const KEY_STORAGE = 'dicom-api-key';

@@ -1,9 +1,11 @@
-// The page's entry: wires the views, the dialogs and the drop zone, and routes `#/` (list) and `#/files/<id>`.
+// The page's entry: wires the views, the dialogs and the drop zone, and routes the hash: `#/` (the files),
+// `#/studies`, `#/studies/<study uid>` and `#/files/<id>`.
 import { setKeyPrompt, storeApiKey, storedApiKey } from './api.js';
 import { createDetailView } from './detail.js';
 import { byId } from './dom.js';
 import { formatPersonName } from './format.js';
 import { createFileList } from './list.js';
+import { createStudyList, createStudyView, studiesOffered } from './studies.js';
 import { createUploader } from './upload.js';
 
 /** @typedef {import('./api.js').FileRecord} FileRecord */
@@ -15,10 +17,20 @@ if (new URL(document.baseURI).pathname === `${window.location.pathname}/`) {
 
 /** @param {string} id */
 const fileHref = (id) => `#/files/${encodeURIComponent(id)}`;
+/** @param {string} uid */
+const studyHref = (uid) => `#/studies/${encodeURIComponent(uid)}`;
+const FILES_HASH = '#/';
+const STUDIES_HASH = '#/studies';
 
 const announcer = byId('announcer', HTMLElement);
 const listView = byId('list-view', HTMLElement);
+const studiesView = byId('studies-view', HTMLElement);
+const studyView = byId('study-view', HTMLElement);
 const detailView = byId('detail-view', HTMLElement);
+const viewNav = byId('view-nav', HTMLElement);
+const filesTab = byId('files-tab', HTMLAnchorElement);
+const studiesTab = byId('studies-tab', HTMLAnchorElement);
+const backLink = byId('back-link', HTMLAnchorElement);
 const keyButton = byId('api-key-button', HTMLButtonElement);
 
 // Dialogs ------------------------------------------------------------------
@@ -68,18 +80,46 @@ keyButton.addEventListener('click', async () => {
 
 // Views --------------------------------------------------------------------
 
+/**
+ * A table's Previous/Next, by the ids' prefix in index.html.
+ * @param {string} nav @param {string} previous @param {string} next @param {string} label
+ */
+const pagerOf = (nav, previous, next, label) => ({
+  nav: byId(nav, HTMLElement),
+  previous: byId(previous, HTMLButtonElement),
+  next: byId(next, HTMLButtonElement),
+  label: byId(label, HTMLElement),
+});
+
 const fileList = createFileList({
   body: byId('file-rows', HTMLTableSectionElement),
   heading: byId('files-heading', HTMLElement),
   status: byId('list-status', HTMLElement),
-  pager: byId('pager', HTMLElement),
-  previous: byId('previous-page', HTMLButtonElement),
-  next: byId('next-page', HTMLButtonElement),
-  pageLabel: byId('page-label', HTMLElement),
+  pager: pagerOf('pager', 'previous-page', 'next-page', 'page-label'),
   filters: byId('filters', HTMLFormElement),
   fileHref,
   confirmDelete,
   isVisible: () => !listView.hidden,
+});
+
+const studyList = createStudyList({
+  body: byId('study-rows', HTMLTableSectionElement),
+  status: byId('study-list-status', HTMLElement),
+  pager: pagerOf('study-pager', 'previous-study-page', 'next-study-page', 'study-page-label'),
+  studyHref,
+});
+
+const study = createStudyView({
+  heading: byId('study-heading', HTMLElement),
+  summary: byId('study-summary', HTMLElement),
+  summaryStatus: byId('study-summary-status', HTMLElement),
+  body: byId('study-file-rows', HTMLTableSectionElement),
+  filesHeading: byId('study-files-heading', HTMLElement),
+  status: byId('study-files-status', HTMLElement),
+  pager: pagerOf('study-files-pager', 'previous-study-files-page', 'next-study-files-page', 'study-files-page-label'),
+  fileHref,
+  confirmDelete,
+  isVisible: () => !studyView.hidden,
 });
 
 /** Several uploads finishing together refresh the list once. */
@@ -93,7 +133,11 @@ const uploader = createUploader({
   fileHref,
   onUploaded: () => {
     clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(() => void fileList.refresh(), 300);
+    refreshTimer = setTimeout(() => {
+      void fileList.refresh();
+      // Uploads go on while the person looks at the studies.
+      if (!studiesView.hidden) void studyList.refresh();
+    }, 300);
   },
 });
 clearUploads.addEventListener('click', () => {
@@ -122,7 +166,8 @@ const detail = createDetailView({
   announcer,
   confirmDelete,
   onDeleted: () => {
-    window.location.hash = '#/';
+    // Back where the file was opened from (the study, the studies or the files).
+    window.location.hash = new URL(backLink.href).hash || FILES_HASH;
   },
 });
 
@@ -165,37 +210,157 @@ document.addEventListener('drop', (event) => {
 // Routing --------------------------------------------------------------------
 
 byId('refresh', HTMLButtonElement).addEventListener('click', () => void fileList.refresh());
+byId('refresh-studies', HTMLButtonElement).addEventListener('click', () => void studyList.refresh());
 
-/** Where the list's focus goes back to when the detail view closes. */
-/** @type {string | null} */
-let lastOpenedId = null;
+/**
+ * What the hash shows.
+ * @typedef {{ name: 'files' } | { name: 'studies' } | { name: 'study', uid: string } | { name: 'file', id: string }} View
+ */
+
+/** @param {string} hash @returns {View} */
+function viewOf(hash) {
+  const file = /^#\/files\/([^/?#]+)$/.exec(hash);
+  if (file) return { name: 'file', id: decodeURIComponent(file[1] ?? '') };
+  const studyMatch = /^#\/studies\/([^/?#]+)$/.exec(hash);
+  if (studyMatch) return { name: 'study', uid: decodeURIComponent(studyMatch[1] ?? '') };
+  if (/^#\/studies\/?$/.test(hash)) return { name: 'studies' };
+  return { name: 'files' };
+}
+
+/** @param {View} view */
+function hashOf(view) {
+  if (view.name === 'file') return fileHref(view.id);
+  if (view.name === 'study') return studyHref(view.uid);
+  return view.name === 'studies' ? STUDIES_HASH : FILES_HASH;
+}
+
+/** The view shown (null before the first). */
+/** @type {View | null} */
+let current = null;
+/**
+ * What each list (by its hash) opened last, and the hash it opened: coming back from there, the keyboard continues
+ * from that row's link.
+ * @type {Map<string, { key: string, child: string }>}
+ */
+const lastOpened = new Map();
+
+/**
+ * Where a file was opened from, kept in its history entry so that Back, Forward and a reload agree.
+ * @param {View | null} previous
+ */
+function fileOpenedFrom(previous) {
+  const state = history.state;
+  const kept = state && typeof state === 'object' && typeof state.from === 'string' ? state.from : null;
+  if (kept !== null && viewOf(kept).name !== 'file') return kept;
+  const from = previous && previous.name !== 'file' ? hashOf(previous) : FILES_HASH;
+  history.replaceState({ ...(state && typeof state === 'object' ? state : {}), from }, '');
+  return from;
+}
+
+/**
+ * Where the keyboard goes when a list is shown: back from what it opened, to that row's link once the rows are drawn
+ * (the heading if the row is gone); from another view, to the list's heading at once. The page's first load and the
+ * same view again (a new API key) leave the focus alone.
+ * @param {View} view @param {View | null} previous @param {Promise<unknown>} loaded the rows drawn
+ * @param {HTMLElement} rows @param {HTMLElement} heading @param {string} selector the rows' links, `%` for the key
+ */
+function focusOnArrival(view, previous, loaded, rows, heading, selector) {
+  if (!previous || hashOf(previous) === hashOf(view)) return;
+  const opened = lastOpened.get(hashOf(view));
+  if (!opened || opened.child !== hashOf(previous)) {
+    heading.focus();
+    return;
+  }
+  void loaded.then(() => {
+    // Gone to another view meanwhile: its own focus stands.
+    if (current !== view) return;
+    const link = rows.querySelector(selector.replace('%', CSS.escape(opened.key)));
+    (link instanceof HTMLElement ? link : heading).focus();
+  });
+}
+
+/** Shows the Views nav once the API turns out to offer studies. */
+function showNav() {
+  void studiesOffered().then((offered) => {
+    viewNav.hidden = !offered;
+  });
+}
+
+/** @param {'files' | 'studies'} section */
+function markSection(section) {
+  for (const [tab, name] of /** @type {[HTMLAnchorElement, string][]} */ ([
+    [filesTab, 'files'],
+    [studiesTab, 'studies'],
+  ])) {
+    if (name === section) tab.setAttribute('aria-current', 'page');
+    else tab.removeAttribute('aria-current');
+  }
+}
 
 function route() {
-  const match = /^#\/files\/([^/?#]+)$/.exec(window.location.hash);
-  if (match) {
-    const id = decodeURIComponent(match[1] ?? '');
-    lastOpenedId = id;
-    fileList.stopPolling();
-    listView.hidden = true;
-    detailView.hidden = false;
+  const view = viewOf(window.location.hash);
+  const previous = current;
+  current = view;
+  showNav();
+  listView.hidden = view.name !== 'files';
+  studiesView.hidden = view.name !== 'studies';
+  studyView.hidden = view.name !== 'study';
+  detailView.hidden = view.name !== 'file';
+  if (view.name !== 'files') fileList.stopPolling();
+  if (view.name !== 'study') study.stopPolling();
+  if (view.name !== 'file') detail.close();
+
+  if (view.name === 'file') {
+    const from = fileOpenedFrom(previous);
+    if (previous && previous.name !== 'file') lastOpened.set(hashOf(previous), { key: view.id, child: hashOf(view) });
+    backLink.href = from;
+    const fromView = viewOf(from);
+    backLink.textContent =
+      fromView.name === 'study' ? '← Back to the study' : fromView.name === 'studies' ? '← All studies' : '← All files';
+    markSection(fromView.name === 'files' ? 'files' : 'studies');
     document.title = 'DICOM file';
-    void detail.open(id);
+    void detail.open(view.id);
     byId('detail-heading', HTMLElement).focus();
     return;
   }
-  const wasDetail = !detailView.hidden;
-  detail.close();
-  detailView.hidden = true;
-  listView.hidden = false;
+  if (view.name === 'study') {
+    if (previous?.name === 'studies') lastOpened.set(STUDIES_HASH, { key: view.uid, child: hashOf(view) });
+    markSection('studies');
+    document.title = 'DICOM study';
+    // Opened from the studies: the keyboard starts at the study's name; back from a file, at that file's link.
+    focusOnArrival(
+      view,
+      previous,
+      study.open(view.uid),
+      byId('study-file-rows', HTMLElement),
+      byId('study-heading', HTMLElement),
+      'tr[data-id="%"] a.file-link',
+    );
+    return;
+  }
+  if (view.name === 'studies') {
+    markSection('studies');
+    document.title = 'DICOM studies';
+    focusOnArrival(
+      view,
+      previous,
+      studyList.refresh(),
+      byId('study-rows', HTMLElement),
+      byId('study-list-heading', HTMLElement),
+      'tr[data-uid="%"] a.study-link',
+    );
+    return;
+  }
+  markSection('files');
   document.title = 'DICOM files';
-  void fileList.refresh().then(() => {
-    if (!wasDetail) return;
-    // Back on the list: the keyboard continues from the file it opened, or from the list's heading.
-    const link = lastOpenedId
-      ? document.querySelector(`#file-rows tr[data-id="${CSS.escape(lastOpenedId)}"] a.file-link`)
-      : null;
-    (link instanceof HTMLElement ? link : byId('files-heading', HTMLElement)).focus();
-  });
+  focusOnArrival(
+    view,
+    previous,
+    fileList.refresh(),
+    byId('file-rows', HTMLElement),
+    byId('files-heading', HTMLElement),
+    'tr[data-id="%"] a.file-link',
+  );
 }
 
 window.addEventListener('hashchange', route);

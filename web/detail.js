@@ -1,7 +1,7 @@
 // One file: its record, its image (frames and windows when the API offers them) and all its attributes.
 import { apiFetch, apiJson, apiUrl, errorFrom } from './api.js';
 import { createAttributeTable } from './attributes.js';
-import { h } from './dom.js';
+import { fillDefinitions, h } from './dom.js';
 import { formatBytes, formatDicomDate, formatPersonName, formatStatus, formatTimestamp } from './format.js';
 
 /** @typedef {import('./api.js').FileRecord} FileRecord */
@@ -96,11 +96,7 @@ export function createDetailView(options) {
       ['Transfer syntax', file.transfer_syntax_uid],
       ['Id', file.id],
     ];
-    options.summary.replaceChildren(
-      ...fields
-        .filter(([, value]) => value)
-        .flatMap(([term, value]) => [h('dt', { text: term }), h('dd', { text: String(value) })]),
-    );
+    fillDefinitions(options.summary, fields);
   }
 
   /** The PNG path with the current frame and window (only the parameters the API takes). */

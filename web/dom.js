@@ -30,6 +30,19 @@ export function h(tag, props = {}, ...children) {
 }
 
 /**
+ * Fills a <dl> with terms and their values, as text; the empty values are left out.
+ * @param {HTMLElement} list
+ * @param {[string, string | null | undefined][]} fields
+ */
+export function fillDefinitions(list, fields) {
+  list.replaceChildren(
+    ...fields
+      .filter(([, value]) => value)
+      .flatMap(([term, value]) => [h('dt', { text: term }), h('dd', { text: String(value) })]),
+  );
+}
+
+/**
  * The element with this id, typed by the caller's expectation; a missing one is a bug in index.html.
  * @template {HTMLElement} T
  * @param {string} id

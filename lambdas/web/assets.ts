@@ -20,6 +20,7 @@ export const ASSET_NAMES = [
   'format.js',
   'upload.js',
   'list.js',
+  'studies.js',
   'detail.js',
   'attributes.js',
 ] as const;

@@ -5,7 +5,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../lambdas/routes.js';
 import { PROJECT_ROOT } from '../../lib/constructs/function-defaults.js';
-import { buildDicom, patientElements, sampleCt } from '../fixtures/dicom-builder.js';
+import { buildDicom, imageElements, patientElements, sampleCt } from '../fixtures/dicom-builder.js';
 import { headPhantomCt } from '../fixtures/phantom.js';
 import { startTestRuntime, type TestRuntime } from '../support/runtime.js';
 
@@ -94,6 +94,60 @@ function otherFiles(): { name: string; bytes: Uint8Array }[] {
   ];
 }
 
+/** Two studies, told apart by their StudyInstanceUID (0020,000D). */
+interface StudyFixture {
+  uid: string;
+  name: string;
+  id: string;
+  date: string;
+  description: string;
+}
+const CHEST: StudyFixture = {
+  uid: '1.2.826.0.1.3680043.8.498.7001',
+  name: 'Kimura^Hana',
+  id: 'KM-77',
+  date: '20250120',
+  description: 'CT CHEST',
+};
+const SPINE: StudyFixture = {
+  uid: '1.2.826.0.1.3680043.8.498.7002',
+  name: 'Lee^Sam',
+  id: 'LS-5',
+  date: '20241102',
+  description: 'MR SPINE',
+};
+
+/** One instance of a study: a 32 x 32 image, or (a report) no pixel data; each its own SOP Instance UID. */
+function studyFile(study: StudyFixture, modality: string, instance: number, image = true): Uint8Array {
+  return buildDicom(
+    [
+      ...patientElements({
+        name: study.name,
+        id: study.id,
+        studyDate: study.date,
+        description: study.description,
+        modality,
+      }),
+      { tag: 0x0020000d, vr: 'UI', value: study.uid },
+      { tag: 0x0020000e, vr: 'UI', value: `${study.uid}.${modality === 'SR' ? 2 : 1}` },
+      ...(image
+        ? imageElements({ rows: 32, columns: 32, pixels: Array.from({ length: 32 * 32 }, (_, i) => (i % 32) * 64) })
+        : []),
+    ],
+    { sopInstanceUid: `${study.uid}.9.${instance}` },
+  );
+}
+
+/** The files of the two studies: the chest CT has two images and a report, the spine MR one image. */
+function studyFiles(): { name: string; bytes: Uint8Array }[] {
+  return [
+    { name: 'chest-1.dcm', bytes: studyFile(CHEST, 'CT', 1) },
+    { name: 'chest-2.dcm', bytes: studyFile(CHEST, 'CT', 2) },
+    { name: 'chest-report.dcm', bytes: studyFile(CHEST, 'SR', 3, false) },
+    { name: 'spine-1.dcm', bytes: studyFile(SPINE, 'MR', 1) },
+  ];
+}
+
 let api: TestRuntime;
 let browser: Browser;
 let context: BrowserContext | undefined;
@@ -117,12 +171,38 @@ async function newPage(viewport = LAPTOP): Promise<Page> {
 async function screenshot(name: string, fullPage = false): Promise<void> {
   if (!SCREENSHOT_DIR) return;
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  // No hover state from the last click (a spinner, an underline) in the picture.
+  await page.mouse.move(0, 0);
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, name), fullPage });
 }
 
 /** The row of the file list whose patient cell shows `text`. */
 function fileRow(text: string) {
   return page.locator('#file-rows tr', { hasText: text });
+}
+
+/** The row of the studies table that shows `text`. */
+function studyRow(text: string) {
+  return page.locator('#study-rows tr', { hasText: text });
+}
+
+/** The id of the element that has the keyboard focus. */
+function focusedId(): Promise<string | null> {
+  return page.evaluate<string | null>('document.activeElement && document.activeElement.id');
+}
+
+/** The text of the element that has the keyboard focus. */
+function focusedText(): Promise<string | null> {
+  return page.evaluate<string | null>('document.activeElement && document.activeElement.textContent');
+}
+
+/** What each card's cells say they are at phone widths (their ::before content; "none" for none). */
+function cellLabels(row: ReturnType<Page['locator']>): Promise<string[]> {
+  return row
+    .locator('td')
+    .evaluateAll((cells) =>
+      cells.map((cell) => cell.ownerDocument.defaultView!.getComputedStyle(cell, '::before').content),
+    );
 }
 
 describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`, () => {
@@ -371,6 +451,179 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     await expect.poll(() => page.locator('#file-rows tr').count()).toBe(1);
   });
 
+  it('browses by study: each study with its instances and modalities, a study with exactly its files, Back and Forward', async () => {
+    page = await newPage();
+    await page.goto(`${api.url}/`);
+    // The views appear once the API turns out to offer GET /studies.
+    await expect.poll(() => page.locator('#studies-tab').isVisible()).toBe(true);
+    expect(await page.locator('#files-tab').getAttribute('aria-current')).toBe('page');
+    await page.setInputFiles(
+      '#file-input',
+      studyFiles().map((f) => ({ name: f.name, mimeType: 'application/dicom', buffer: Buffer.from(f.bytes) })),
+    );
+    await expect.poll(() => page.locator('#upload-list li[data-state="ok"]').count(), { timeout: 15_000 }).toBe(4);
+    const ids: Record<string, string> = Object.fromEntries(
+      await page
+        .locator('#upload-list li')
+        .evaluateAll((rows) =>
+          rows.map((row) => [
+            row.querySelector('.upload-name')?.textContent ?? '',
+            (row.querySelector('.upload-outcome a')?.getAttribute('href') ?? '').replace('#/files/', ''),
+          ]),
+        ),
+    );
+    for (const name of ['chest-1.dcm', 'chest-2.dcm', 'chest-report.dcm', 'spine-1.dcm']) {
+      expect(ids[name], name).toMatch(/^[0-9a-f-]{36}$/);
+    }
+
+    // The studies: newest study date first, one row each, the patient's name read for people.
+    await page.locator('#studies-tab').click();
+    await expect.poll(() => page.locator('#studies-view').isVisible()).toBe(true);
+    expect(new URL(page.url()).hash).toBe('#/studies');
+    expect(await page.locator('#studies-tab').getAttribute('aria-current')).toBe('page');
+    expect(await page.locator('#files-tab').getAttribute('aria-current')).toBeNull();
+    expect(await page.title()).toBe('DICOM studies');
+    await expect.poll(() => focusedId()).toBe('study-list-heading');
+    const chest = studyRow('Kimura, Hana');
+    const spine = studyRow('Lee, Sam');
+    await expect.poll(() => chest.count()).toBe(1);
+    await expect
+      .poll(() => chest.locator('td').allTextContents())
+      .toEqual(['Kimura, Hana', 'KM-77', '2025-01-20', 'CT CHEST', 'CT, SR', '3']);
+    expect(await spine.locator('td').allTextContents()).toEqual([
+      'Lee, Sam',
+      'LS-5',
+      '2024-11-02',
+      'MR SPINE',
+      'MR',
+      '1',
+    ]);
+    const order = await page
+      .locator('#study-rows tr')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-uid')));
+    expect(order.indexOf(CHEST.uid)).toBeLessThan(order.indexOf(SPINE.uid));
+    expect(await chest.locator('a.study-link').getAttribute('title')).toBe(CHEST.name);
+    expect(await page.locator('#study-list-status').textContent()).toMatch(
+      /^Showing \d+ studies, newest study date first\.$/,
+    );
+    await screenshot('studies.png', true);
+
+    // A study: its summary, and exactly its files, each with its preview (the report has none).
+    await chest.locator('a.study-link').click();
+    await expect.poll(() => page.locator('#study-heading').textContent()).toBe('Kimura, Hana');
+    expect(new URL(page.url()).hash).toBe(`#/studies/${CHEST.uid}`);
+    await expect.poll(() => focusedId()).toBe('study-heading');
+    expect(await page.locator('#studies-tab').getAttribute('aria-current')).toBe('page');
+    const summary = await page.locator('#study-summary').innerText();
+    for (const value of ['KM-77', '2025-01-20', 'CT CHEST', 'CT, SR', CHEST.uid, CHEST.name]) {
+      expect(summary).toContain(value);
+    }
+    const chestIds = [ids['chest-1.dcm'], ids['chest-2.dcm'], ids['chest-report.dcm']].sort();
+    await expect.poll(async () => (await studyFileIds()).sort()).toEqual(chestIds);
+    const rows = page.locator('#study-file-rows tr');
+    await expect
+      .poll(() => page.locator('#study-file-rows .badge').allTextContents(), { timeout: 15_000 })
+      .toEqual(['Ready', 'Ready', 'Ready']);
+    const first = page.locator(`#study-file-rows tr[data-id="${ids['chest-1.dcm']}"]`);
+    expect((await first.locator('td').allTextContents()).slice(1, 6)).toEqual([
+      'chest-1.dcm',
+      'CT',
+      '32 × 32',
+      expect.stringMatching(/^\d+(\.\d)? kB$/),
+      'Ready',
+    ]);
+    await expect.poll(() => naturalWidth(first.locator('td.preview img'))).toBe(32);
+    const report = page.locator(`#study-file-rows tr[data-id="${ids['chest-report.dcm']}"]`);
+    expect(await report.locator('td').nth(3).textContent()).toBe('No image');
+    expect(await report.locator('img').count()).toBe(0);
+    expect(await rows.count()).toBe(3);
+
+    // A file from there: the detail view, whose link leads back to the study.
+    await first.locator('a.file-link').click();
+    await expect.poll(() => page.locator('#detail-heading').textContent()).toBe('Kimura, Hana');
+    expect(await page.locator('#back-link').textContent()).toBe('← Back to the study');
+    expect(
+      new URL((await page.locator('#back-link').evaluate((a) => a.getAttribute('href'))) ?? '', page.url()).hash,
+    ).toBe(`#/studies/${CHEST.uid}`);
+    expect(await page.locator('#studies-tab').getAttribute('aria-current')).toBe('page');
+
+    // Back: the study again, the keyboard on the file it opened; Back again: the studies, on that study.
+    await page.goBack();
+    await expect.poll(() => page.locator('#study-view').isVisible()).toBe(true);
+    await expect.poll(() => focusedText()).toBe('chest-1.dcm');
+    expect(await studyFileIds()).toHaveLength(3);
+    await page.goBack();
+    await expect.poll(() => page.locator('#studies-view').isVisible()).toBe(true);
+    await expect.poll(() => focusedText()).toBe('Kimura, Hana');
+    expect(await page.locator('#study-view').isVisible()).toBe(false);
+
+    // Forward twice: the study, then the file; its link back leads to the study.
+    await page.goForward();
+    await expect.poll(() => page.locator('#study-heading').textContent()).toBe('Kimura, Hana');
+    await expect.poll(() => studyFileIds()).toHaveLength(3);
+    await page.goForward();
+    await expect.poll(() => page.locator('#detail-view').isVisible()).toBe(true);
+    await page.locator('#back-link').click();
+    await expect.poll(() => page.locator('#study-view').isVisible()).toBe(true);
+
+    // The other study has only its own file; the Files tab is the whole list again.
+    await page.locator('a', { hasText: '← All studies' }).click();
+    await spine.locator('a.study-link').click();
+    await expect.poll(() => page.locator('#study-heading').textContent()).toBe('Lee, Sam');
+    await expect.poll(() => studyFileIds()).toEqual([ids['spine-1.dcm']]);
+    // Its only file deleted from there, the study is gone too; the keyboard stays in the study's files.
+    await page.locator('#study-file-rows').getByRole('button', { name: 'Delete spine-1.dcm' }).click();
+    await page.locator('#confirm-dialog').getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => page.locator('#study-files-status').textContent()).toBe('Deleted spine-1.dcm.');
+    await expect.poll(() => page.locator('#study-heading').textContent()).toBe('Study not found');
+    expect(await page.locator('#study-summary-status').textContent()).toBe(
+      'No file of this study is stored (any more).',
+    );
+    expect(await page.locator('#study-file-rows').textContent()).toBe('No file of this study is stored.');
+    await expect.poll(() => focusedId()).toBe('study-files-heading');
+    expect((await fetch(`${api.url}/dicom/${ids['spine-1.dcm']}`)).status).toBe(404);
+    await page.locator('#files-tab').click();
+    await expect.poll(() => page.locator('#list-view').isVisible()).toBe(true);
+    await expect.poll(() => focusedId()).toBe('files-heading');
+    await expect.poll(() => fileRow('Kimura, Hana').count()).toBe(3);
+  });
+
+  it('hides the Studies tab against an API without /studies, and says so at #/studies', async () => {
+    page = await newPage();
+    const asked: string[] = [];
+    // Stand in for an API with only the base contract: /studies is an unknown route.
+    await page.route(/\/studies(\/|\?|$)/, async (route) => {
+      asked.push(route.request().url());
+      return route.fulfill({
+        status: 404,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: 'no route for GET /studies', code: 'ROUTE_NOT_FOUND' }),
+      });
+    });
+    await page.goto(`${api.url}/`);
+    await expect.poll(() => page.locator('#file-rows a.file-link').count()).toBeGreaterThan(0);
+    await expect.poll(() => asked.length).toBeGreaterThan(0);
+    expect(await page.locator('#view-nav').isVisible()).toBe(false);
+    expect(await page.locator('#studies-tab').isVisible()).toBe(false);
+    // Asked once, not again on each view change.
+    await fileRow('Kimura, Hana').first().locator('a.file-link').click();
+    await expect.poll(() => page.locator('#detail-heading').textContent()).toBe('Kimura, Hana');
+    await page.goBack();
+    await expect.poll(() => page.locator('#list-view').isVisible()).toBe(true);
+    expect(asked).toHaveLength(1);
+    expect(await page.locator('#view-nav').isVisible()).toBe(false);
+    // A bookmarked #/studies says what is missing instead of failing.
+    await page.goto(`${api.url}/#/studies`);
+    await expect
+      .poll(() => page.locator('#study-list-status').textContent())
+      .toBe('This API does not offer studies: browse the files instead.');
+    expect(await page.locator('#view-nav').isVisible()).toBe(false);
+    await page.goto(`${api.url}/#/studies/${CHEST.uid}`);
+    await expect
+      .poll(() => page.locator('#study-summary-status').textContent())
+      .toBe('This API does not offer studies: browse the files instead.');
+  });
+
   it('shows DICOM values as text, never as markup', async () => {
     const hostile = '<img src=x onerror="window.__pwned=1">^<b>bold</b>';
     const form = new FormData();
@@ -569,6 +822,43 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     expect(await overflow()).toBeLessThanOrEqual(0);
   });
 
+  it('fits a phone screen with the studies too: the studies and a study’s files as labelled cards', async () => {
+    page = await newPage(PHONE);
+    await page.goto(`${api.url}/#/studies`);
+    const overflow = () => page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    await expect.poll(() => studyRow('Kimura, Hana').count()).toBe(1);
+    await expect.poll(() => page.locator('#studies-tab').isVisible()).toBe(true);
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    expect(await cellLabels(studyRow('Kimura, Hana'))).toEqual([
+      'none',
+      '"Patient ID: "',
+      '"Study date: "',
+      '"Description: "',
+      '"Modalities: "',
+      '"Instances: "',
+    ]);
+    // The card is as wide as the screen allows, no wider.
+    const card = await studyRow('Kimura, Hana').evaluate((row) => {
+      const rect = row.getBoundingClientRect() as unknown as { left: number; right: number };
+      return { left: rect.left, right: rect.right, viewport: row.ownerDocument.defaultView!.innerWidth };
+    });
+    expect(card.left).toBeGreaterThanOrEqual(0);
+    expect(card.right).toBeLessThanOrEqual(card.viewport);
+
+    await studyRow('Kimura, Hana').locator('a.study-link').click();
+    await expect.poll(() => page.locator('#study-file-rows a.file-link').count()).toBe(3);
+    expect(await cellLabels(page.locator('#study-file-rows tr').first())).toEqual([
+      'none',
+      'none',
+      '"Modality: "',
+      '"Image: "',
+      '"Size: "',
+      '"Status: "',
+      'none',
+    ]);
+    expect(await overflow()).toBeLessThanOrEqual(0);
+  });
+
   it('pages through many files, and filters them the way the API offers (patient IDs kept out of URLs)', async () => {
     const MANY = 26;
     await Promise.all(
@@ -639,6 +929,11 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
 /** The natural width of an image (0 while it has not loaded). */
 function naturalWidth(image: ReturnType<Page['locator']>): Promise<number> {
   return image.evaluate((img) => (img as unknown as ImageElement).naturalWidth, undefined, { timeout: 1000 });
+}
+
+/** The ids of the file rows the study view shows now. */
+function studyFileIds(): Promise<(string | null)[]> {
+  return page.locator('#study-file-rows tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-id')));
 }
 
 /** The ids of the file rows the list shows now. */

@@ -1,0 +1,235 @@
+// The studies, one row per StudyInstanceUID (when the API offers GET /studies), and one study: its summary and files.
+import { ApiError, apiFetch, apiJson } from './api.js';
+import { fillDefinitions, h } from './dom.js';
+import { formatDicomDate, formatPersonName } from './format.js';
+import { STUDY_FILE_COLUMNS, createFileTable, createPaged, cursorPages, messageOf } from './list.js';
+
+/** @typedef {import('./api.js').FileRecord} FileRecord */
+/** @typedef {import('./api.js').FileListing} FileListing */
+/** @typedef {import('./api.js').StudySummary} StudySummary */
+/** @typedef {import('./api.js').StudyListing} StudyListing */
+/** @typedef {import('./list.js').PagerElements} PagerElements */
+
+/** Whether the API has GET /studies (an addition to the base contract), once known. */
+/** @type {Promise<boolean> | null} */
+let studiesProbe = null;
+
+/**
+ * Whether the API offers studies: asked once with a page of one study. A 404 (ROUTE_NOT_FOUND) or 405 means no; an
+ * answer that says neither (a refused key, a failure) is not remembered, so a later call asks again.
+ * @returns {Promise<boolean>}
+ */
+export function studiesOffered() {
+  studiesProbe ??= apiFetch('studies?limit=1').then(
+    async (response) => {
+      await response.body?.cancel();
+      if (response.ok) return true;
+      if (response.status !== 404 && response.status !== 405) studiesProbe = null;
+      return false;
+    },
+    () => {
+      studiesProbe = null;
+      return false;
+    },
+  );
+  return studiesProbe;
+}
+
+/** @param {unknown} error */
+function studiesFailure(error) {
+  if (error instanceof ApiError && (error.status === 404 || error.status === 405)) {
+    return 'This API does not offer studies: browse the files instead.';
+  }
+  return `Could not load the studies: ${messageOf(error)}`;
+}
+
+/** @param {number} count */
+const studiesText = (count) => `${count} ${count === 1 ? 'study' : 'studies'}`;
+
+/**
+ * @typedef {object} StudyListOptions
+ * @property {HTMLTableSectionElement} body
+ * @property {HTMLElement} status a polite live region
+ * @property {PagerElements} pager
+ * @property {(uid: string) => string} studyHref
+ */
+
+/**
+ * The studies, newest study date first: patient, patient ID, date, description, modalities and instances; each row
+ * opens its study.
+ * @param {StudyListOptions} options
+ */
+export function createStudyList(options) {
+  const pages = cursorPages(
+    () => 'studies',
+    (/** @type {StudyListing} */ body) => body.studies,
+  );
+  const paged = createPaged({
+    body: options.body,
+    status: options.status,
+    pager: options.pager,
+    fetchPage: pages.fetch,
+    render,
+    describe: (studies) => (studies.length ? `Showing ${studiesText(studies.length)}, newest study date first.` : ''),
+    failure: studiesFailure,
+  });
+
+  /** @param {StudySummary} study */
+  function row(study) {
+    const name = formatPersonName(study.patient_name);
+    return h(
+      'tr',
+      { 'data-uid': study.study_instance_uid },
+      h(
+        'td',
+        { class: 'lead', 'data-label': 'Patient' },
+        h('a', {
+          href: options.studyHref(study.study_instance_uid),
+          class: 'study-link',
+          'data-action': 'open',
+          text: name || '(no name)',
+          title: study.patient_name ?? '',
+        }),
+      ),
+      h('td', { 'data-label': 'Patient ID', text: study.patient_id ?? '' }),
+      h('td', { 'data-label': 'Study date', text: formatDicomDate(study.study_date) }),
+      h('td', { 'data-label': 'Description', text: study.study_description ?? '' }),
+      h('td', { 'data-label': 'Modalities', text: (study.modalities_in_study ?? []).join(', ') }),
+      h('td', { 'data-label': 'Instances', class: 'number', text: String(study.number_of_instances ?? '') }),
+    );
+  }
+
+  /** @param {StudySummary[]} studies */
+  function render(studies) {
+    const focused = document.activeElement;
+    const focusedUid =
+      focused instanceof HTMLElement && options.body.contains(focused) ? focused.closest('tr')?.dataset.uid : undefined;
+    if (studies.length === 0) {
+      options.body.replaceChildren(
+        h('tr', {}, h('td', { colspan: 6, class: 'empty', text: 'No studies yet: upload files in Files.' })),
+      );
+    } else {
+      options.body.replaceChildren(...studies.map(row));
+    }
+    if (focusedUid) {
+      const again = options.body.querySelector(`tr[data-uid="${CSS.escape(focusedUid)}"] a`);
+      if (again instanceof HTMLElement) again.focus();
+    }
+  }
+
+  return {
+    /** Loads the current page again (coming back to the list, or the Refresh button). */
+    refresh: () => paged.refresh(),
+  };
+}
+
+/**
+ * @typedef {object} StudyViewOptions
+ * @property {HTMLElement} heading
+ * @property {HTMLElement} summary a <dl>
+ * @property {HTMLElement} summaryStatus
+ * @property {HTMLTableSectionElement} body the study's files
+ * @property {HTMLElement} filesHeading focused when the focused row goes away
+ * @property {HTMLElement} status a polite live region for the files
+ * @property {PagerElements} pager
+ * @property {(id: string) => string} fileHref
+ * @property {(record: FileRecord) => Promise<boolean>} confirmDelete
+ * @property {() => boolean} isVisible
+ */
+
+/**
+ * One study: what it is (patient, date, description, modalities, instances) and its files, each opening its detail
+ * view.
+ * @param {StudyViewOptions} options
+ */
+export function createStudyView(options) {
+  /** @type {string | null} */
+  let uid = null;
+  /** Bumped on every open: a late summary of another study is dropped. */
+  let generation = 0;
+  const pages = cursorPages(
+    () => `studies/${encodeURIComponent(uid ?? '')}/files`,
+    (/** @type {FileListing} */ body) => body.files,
+  );
+  const files = createFileTable({
+    body: options.body,
+    heading: options.filesHeading,
+    status: options.status,
+    pager: options.pager,
+    columns: STUDY_FILE_COLUMNS,
+    fetchPage: pages.fetch,
+    emptyText: () => 'No file of this study is stored.',
+    fileHref: options.fileHref,
+    confirmDelete: options.confirmDelete,
+    isVisible: options.isVisible,
+    // The instance count changed.
+    onDeleted: () => void loadSummary(generation),
+  });
+
+  /** @param {string} text a message about the study, shown only when there is one */
+  function say(text) {
+    options.summaryStatus.textContent = text;
+    options.summaryStatus.hidden = !text;
+  }
+
+  /** @param {StudySummary} study */
+  function showSummary(study) {
+    const name = formatPersonName(study.patient_name);
+    options.heading.textContent = name || study.study_description || 'Study';
+    fillDefinitions(options.summary, [
+      ['Patient', name],
+      ['Patient name (as stored)', study.patient_name],
+      ['Patient ID', study.patient_id],
+      ['Study date', formatDicomDate(study.study_date)],
+      ['Description', study.study_description],
+      ['Modalities', (study.modalities_in_study ?? []).join(', ')],
+      ['Instances', String(study.number_of_instances ?? '')],
+      ['Study Instance UID', study.study_instance_uid],
+    ]);
+  }
+
+  /** @param {number} mine */
+  async function loadSummary(mine) {
+    if (!uid) return;
+    try {
+      /** @type {StudySummary} */
+      const study = await apiJson(`studies/${encodeURIComponent(uid)}`);
+      if (mine !== generation) return;
+      showSummary(study);
+      say('');
+    } catch (error) {
+      if (mine !== generation) return;
+      options.summary.replaceChildren();
+      const gone = error instanceof ApiError && error.status === 404;
+      if (gone && error.code === 'ROUTE_NOT_FOUND') {
+        options.heading.textContent = 'Study';
+        say('This API does not offer studies: browse the files instead.');
+      } else {
+        options.heading.textContent = gone ? 'Study not found' : 'Study';
+        say(gone ? 'No file of this study is stored (any more).' : `Could not load the study: ${messageOf(error)}`);
+      }
+    }
+  }
+
+  return {
+    /**
+     * Shows a study: the same one again (coming back from one of its files) keeps its page of files.
+     * @param {string} studyUid
+     */
+    async open(studyUid) {
+      const mine = ++generation;
+      if (studyUid !== uid) {
+        uid = studyUid;
+        pages.reset();
+        files.clear();
+        options.summary.replaceChildren();
+        say('');
+        options.heading.textContent = 'Loading…';
+        await Promise.all([loadSummary(mine), files.first()]);
+      } else {
+        await Promise.all([loadSummary(mine), files.refresh()]);
+      }
+    },
+    stopPolling: () => files.stopPolling(),
+  };
+}
