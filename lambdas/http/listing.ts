@@ -179,9 +179,10 @@ function studyJson(study: StudySummary): StudySummary & { files: string } {
 
 /** `{"count", "studies", "next_cursor"}`: one page of studies, newest study date first. */
 export async function respondWithStudies(request: ListingRequest): Promise<APIGatewayProxyResult> {
-  const fingerprint = queryFingerprint('studies', {});
+  const filters = request.filters.study_date ? { study_date: request.filters.study_date } : {};
+  const fingerprint = queryFingerprint('studies', filters);
   const after = request.cursor === undefined ? undefined : openCursor(request.cursor, fingerprint);
-  const page = await getStores().records.listStudies({ limit: request.limit, ...(after ? { after } : {}) });
+  const page = await getStores().records.listStudies({ limit: request.limit, ...(after ? { after } : {}) }, filters);
   logPage('studies', page);
   const studies = page.items.map(studyJson);
   return json(200, {

@@ -201,11 +201,16 @@ export function planFileQuery(filters: FileFilters, now: string): QueryPlan {
 }
 
 /** All study rows, newest study date first. */
-export function planStudyQuery(): QueryPlan {
+/**
+ * Studies newest study date first (study_sort = study_date#uid); a date range is a key condition on
+ * that order. A study without a date sorts as 00000000 and is in no range.
+ */
+export function planStudyQuery(range?: FileFilters['study_date']): QueryPlan {
   const index = TABLE.indexes.studiesByDate;
+  const bounds = range ? { ...dateBounds(range), lo: range.from ?? '00000001' } : {};
   return {
     index: index.name,
-    streams: shards().map((s) => ({ index, partition: studyPartition(s) })),
+    streams: shards().map((s) => ({ index, partition: studyPartition(s), ...bounds })),
     keyPattern: KEY_PATTERNS.study,
   };
 }

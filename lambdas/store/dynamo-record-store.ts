@@ -13,7 +13,7 @@ import { TABLE } from '../config.js';
 import { adjustStudy, changeDuplicates, findDuplicates, getStudyItem, toStudySummary } from './dynamo-links.js';
 import { planFileQuery, planStudyQuery, readPage } from './dynamo-queries.js';
 import { fromFileItem, keyUpdates, parseStudyToken, STUDY_COUNTED, studyToken, toFileItem } from './index-keys.js';
-import type { FileFilters, Page, PageRequest, StudySummary } from './queries.js';
+import type { FileFilters, Page, PageRequest, StudyFilters, StudySummary } from './queries.js';
 import type { FileRecord, ProcessedResult, ProcessingStatus, ReceivedObject, RecordStore } from './records.js';
 
 const MARSHALL = { removeUndefinedValues: true, convertClassInstanceToMap: false } as const;
@@ -92,8 +92,8 @@ export class DynamoRecordStore implements RecordStore {
     return { ...result, items: result.items.map(toRecord) };
   }
 
-  async listStudies(page: PageRequest): Promise<Page<StudySummary>> {
-    const result = await readPage(this.client, this.tableName, planStudyQuery(), page);
+  async listStudies(page: PageRequest, filters: StudyFilters = {}): Promise<Page<StudySummary>> {
+    const result = await readPage(this.client, this.tableName, planStudyQuery(filters.study_date), page);
     return { ...result, items: result.items.map(toStudySummary) };
   }
 

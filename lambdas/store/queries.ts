@@ -30,6 +30,9 @@ export interface FileFilters {
   status?: ProcessingStatus;
 }
 
+/** What GET /studies filters on: the study date, served by the order of the studies index itself. */
+export type StudyFilters = Pick<FileFilters, 'study_date'>;
+
 export interface PageRequest {
   limit: number;
   /** The `next` of the previous page (opaque to callers). */

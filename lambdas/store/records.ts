@@ -1,6 +1,6 @@
 // The file record model and the RecordStore interface the handlers depend on.
 import type { DicomInfo } from '../dicom/attributes.js';
-import type { FileFilters, Page, PageRequest, StudySummary } from './queries.js';
+import type { FileFilters, Page, PageRequest, StudyFilters, StudySummary } from './queries.js';
 
 export type ProcessingStatus = 'PROCESSING' | 'READY' | 'FAILED';
 
@@ -102,8 +102,8 @@ export interface RecordStore {
   list(): Promise<FileRecord[]>;
   /** One page of the records matching every filter, each query served by an index (README "Index design"). */
   listFiles(filters: FileFilters, page: PageRequest): Promise<Page<FileRecord>>;
-  /** One page of studies, newest study date first. */
-  listStudies(page: PageRequest): Promise<Page<StudySummary>>;
+  /** One page of studies, newest study date first; with a date range, only studies dated in it. */
+  listStudies(page: PageRequest, filters?: StudyFilters): Promise<Page<StudySummary>>;
   getStudy(studyInstanceUid: string): Promise<StudySummary | undefined>;
   /** The bytes are stored: record their real size and hash, end the upload wait (TTL); false when the record is gone. */
   markReceived(id: string, received: ReceivedObject, processingDeadline: string): Promise<boolean>;

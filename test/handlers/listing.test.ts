@@ -7,6 +7,7 @@ import { handler as del } from '../../lambdas/handlers/delete.js';
 import { handler as list } from '../../lambdas/handlers/list.js';
 import { handler as processor } from '../../lambdas/handlers/processor.js';
 import { handler as search } from '../../lambdas/handlers/search.js';
+import { handler as studies } from '../../lambdas/handlers/studies.js';
 import { handler as study } from '../../lambdas/handlers/study.js';
 import { handler as upload } from '../../lambdas/handlers/upload.js';
 import { pendingRecord, planUpload } from '../../lambdas/ingest/direct-upload.js';
@@ -140,6 +141,52 @@ describe('study rows follow the files, once per file', () => {
     const byDate = await records.listFiles({ study_date: { from: '20200202', to: '20200202' } }, { limit: 10 });
     expect(byDate.items.map((r) => r.id)).toEqual([id]);
     expect((await records.listFiles({ study_uid: '1.2.840.99.3' }, { limit: 10 })).items).toEqual([]);
+  });
+});
+
+describe('GET /studies?study_date=', () => {
+  const dated = async (uid: string, studyDate: string) =>
+    uploaded(
+      buildDicom(
+        [
+          ...patientElements({ id: 'HANDLER-DATES', studyDate, modality: 'CT' }),
+          { tag: 0x0020000d, vr: 'UI', value: uid },
+          ...imageElements({ rows: 2, columns: 2, pixels: [1, 2, 3, 4] }),
+        ],
+        { sopInstanceUid: `${uid}.1` },
+      ),
+    );
+  const listStudies = async (query: Record<string, string>) =>
+    studies(apiEvent({ method: 'GET', resource: '/studies', path: '/studies', query }));
+  const uids = async (query: Record<string, string>) => {
+    const response = await listStudies(query);
+    expect(response.statusCode, JSON.stringify(query)).toBe(200);
+    const page = body(response) as { studies: { study_instance_uid: string }[]; next_cursor: string | null };
+    return { uids: page.studies.map((row) => row.study_instance_uid), next: page.next_cursor };
+  };
+
+  it('keeps the studies dated in a day or a range (either end open), newest first, paged; undated ones in none', async () => {
+    await dated('1.2.840.99.7.1', '19910305');
+    await dated('1.2.840.99.7.2', '19920710');
+    await dated('1.2.840.99.7.3', '19921120');
+    await dated('1.2.840.99.7.4', '');
+    expect((await uids({ study_date: '19920101-19921231' })).uids).toEqual(['1.2.840.99.7.3', '1.2.840.99.7.2']);
+    expect((await uids({ study_date: '19910305' })).uids).toEqual(['1.2.840.99.7.1']);
+    expect((await uids({ study_date: '-19911231' })).uids).toEqual(['1.2.840.99.7.1']);
+    const all = await uids({ study_date: '19900101-' });
+    expect(all.uids.slice(-3)).toEqual(['1.2.840.99.7.3', '1.2.840.99.7.2', '1.2.840.99.7.1']);
+    expect(all.uids).not.toContain('1.2.840.99.7.4');
+    const first = await uids({ study_date: '19900101-19921231', limit: '2' });
+    expect(first.uids).toEqual(['1.2.840.99.7.3', '1.2.840.99.7.2']);
+    const second = await uids({ study_date: '19900101-19921231', limit: '2', cursor: first.next! });
+    expect(second).toEqual({ uids: ['1.2.840.99.7.1'], next: null });
+    // A cursor belongs to its filter; other filters and bad dates are refused with the parameter named.
+    const moved = await listStudies({ study_date: '19920101-19921231', cursor: first.next! });
+    expect([moved.statusCode, body(moved).code]).toEqual([400, 'CURSOR_MISMATCH']);
+    const bad = await listStudies({ study_date: '1992' });
+    expect([bad.statusCode, body(bad).code, body(bad).parameter]).toEqual([400, 'INVALID_PARAMETER', 'study_date']);
+    const other = await listStudies({ patient_id: 'HANDLER-DATES' });
+    expect([other.statusCode, body(other).code]).toEqual([400, 'BAD_QUERY']);
   });
 });
 
