@@ -62,17 +62,19 @@ const KEY_STORAGE = 'dicom-api-key';
 /** Files above this go through the large-file route (POST /dicom carries about 4 MB of file). */
 export const LARGE_FILE_BYTES = 4_000_000;
 
-/** An error answer of the API: its status, its stable code and its message for people. */
+/** An error answer of the API: its status, its stable code, its message for people, and the parameter it refused. */
 export class ApiError extends Error {
   /**
    * @param {number} status
    * @param {string} code
    * @param {string} message
+   * @param {string} [parameter] the query parameter of a 400 INVALID_PARAMETER (`study_date`)
    */
-  constructor(status, code, message) {
+  constructor(status, code, message, parameter) {
     super(message);
     this.status = status;
     this.code = code;
+    this.parameter = parameter;
   }
 }
 
@@ -146,14 +148,17 @@ function withKey(headers) {
 }
 
 /**
- * The API's `{"error", "code"}` as an ApiError (or a plain one for a body that is not JSON).
+ * The API's `{"error", "code", "parameter"?}` as an ApiError (or a plain one for a body that is not JSON).
  * @param {number} status
  * @param {string} text
  */
 export function errorFromBody(status, text) {
   try {
     const body = JSON.parse(text);
-    if (body && typeof body.error === 'string') return new ApiError(status, String(body.code ?? ''), body.error);
+    if (body && typeof body.error === 'string') {
+      const parameter = typeof body.parameter === 'string' ? body.parameter : undefined;
+      return new ApiError(status, String(body.code ?? ''), body.error, parameter);
+    }
   } catch {
     // Not JSON: described by the status below.
   }

@@ -106,6 +106,7 @@ const studyList = createStudyList({
   body: byId('study-rows', HTMLTableSectionElement),
   status: byId('study-list-status', HTMLElement),
   pager: pagerOf('study-pager', 'previous-study-page', 'next-study-page', 'study-page-label'),
+  filters: byId('study-filters', HTMLFormElement),
   studyHref,
 });
 

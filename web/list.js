@@ -133,8 +133,9 @@ export function createPaged(options) {
  * @template T
  * @param {() => string} path the listing's path, without its query
  * @param {(body: any) => T[]} itemsOf
+ * @param {() => Record<string, string>} [filters] sent with every page; a cursor is bound to them (reset on a change)
  */
-export function cursorPages(path, itemsOf) {
+export function cursorPages(path, itemsOf, filters = () => ({})) {
   /** @type {(string | null)[]} */
   let cursors = [null];
   return {
@@ -142,13 +143,14 @@ export function cursorPages(path, itemsOf) {
     async fetch(page) {
       // A late answer after a reset (another study) writes into the old cursors, not the new ones.
       const mine = cursors;
-      const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+      const query = new URLSearchParams({ ...filters(), limit: String(PAGE_SIZE) });
       const cursor = mine[page];
       if (cursor) query.set('cursor', cursor);
       const body = await apiJson(`${path()}?${query}`);
       mine[page + 1] = body.next_cursor ?? null;
       return { items: itemsOf(body), hasNext: Boolean(body.next_cursor) };
     },
+    /** Forgets the cursors (another study, other filters): the next fetch starts again from the first page. */
     reset() {
       cursors = [null];
     },

@@ -1,5 +1,5 @@
 // The studies, one row per StudyInstanceUID (when the API offers GET /studies), and one study: its summary and files.
-import { ApiError, apiFetch, apiJson } from './api.js';
+import { ApiError, apiFetch, apiJson, errorFrom } from './api.js';
 import { fillDefinitions, h } from './dom.js';
 import { formatDicomDate, formatPersonName } from './format.js';
 import { STUDY_FILE_COLUMNS, createFileTable, createPaged, cursorPages, messageOf } from './list.js';
@@ -35,11 +35,46 @@ export function studiesOffered() {
   return studiesProbe;
 }
 
+/** The day the study_date probe asks for: any valid date does, the answer is only looked at for its studies' dates. */
+const PROBE_DATE = '19700101';
+/** Whether GET /studies takes `study_date`, once known. */
+/** @type {Promise<boolean> | null} */
+let studyDateProbe = null;
+
+/**
+ * Whether GET /studies takes `study_date` (a later addition to it), asked with a page of one study of one day: a 400
+ * naming study_date (BAD_QUERY, an unknown parameter), a 404 or 405 (no studies at all), or a study of another day (an
+ * API that ignores the parameter) means no. An answer that says neither (a refused key, a failure) is not remembered.
+ * @returns {Promise<boolean>}
+ */
+function studyDateOffered() {
+  studyDateProbe ??= (async () => {
+    try {
+      const response = await apiFetch(`studies?${new URLSearchParams({ limit: '1', study_date: PROBE_DATE })}`);
+      if (response.ok) {
+        /** @type {StudyListing} */
+        const body = await response.json();
+        return body.studies.every((study) => study.study_date === PROBE_DATE);
+      }
+      const error = await errorFrom(response);
+      const refused = error.status === 400 && /\bstudy_date\b/.test(error.message);
+      if (!refused && error.status !== 404 && error.status !== 405) studyDateProbe = null;
+      return false;
+    } catch {
+      // A network failure, or an answer that is not a listing.
+      studyDateProbe = null;
+      return false;
+    }
+  })();
+  return studyDateProbe;
+}
+
+/** @param {unknown} error */
+const studiesMissing = (error) => error instanceof ApiError && (error.status === 404 || error.status === 405);
+
 /** @param {unknown} error */
 function studiesFailure(error) {
-  if (error instanceof ApiError && (error.status === 404 || error.status === 405)) {
-    return 'This API does not offer studies: browse the files instead.';
-  }
+  if (studiesMissing(error)) return 'This API does not offer studies: browse the files instead.';
   return `Could not load the studies: ${messageOf(error)}`;
 }
 
@@ -51,18 +86,25 @@ const studiesText = (count) => `${count} ${count === 1 ? 'study' : 'studies'}`;
  * @property {HTMLTableSectionElement} body
  * @property {HTMLElement} status a polite live region
  * @property {PagerElements} pager
+ * @property {HTMLFormElement} filters the study date filter (a `study_date` field), hidden until the API takes it
  * @property {(uid: string) => string} studyHref
  */
 
 /**
  * The studies, newest study date first: patient, patient ID, date, description, modalities and instances; each row
- * opens its study.
+ * opens its study. The filter form narrows them to a day or a range of days when the API takes `study_date`.
  * @param {StudyListOptions} options
  */
 export function createStudyList(options) {
+  const field = options.filters.elements.namedItem('study_date');
+  if (!(field instanceof HTMLInputElement)) throw new Error('the studies filter has no study_date field');
+  const dateField = field;
+  /** The study date filter applied (as typed, trimmed); '' for none. */
+  let studyDate = '';
   const pages = cursorPages(
     () => 'studies',
     (/** @type {StudyListing} */ body) => body.studies,
+    () => (studyDate ? { study_date: studyDate } : /** @type {Record<string, string>} */ ({})),
   );
   const paged = createPaged({
     body: options.body,
@@ -70,9 +112,44 @@ export function createStudyList(options) {
     pager: options.pager,
     fetchPage: pages.fetch,
     render,
-    describe: (studies) => (studies.length ? `Showing ${studiesText(studies.length)}, newest study date first.` : ''),
-    failure: studiesFailure,
+    describe: (studies) => {
+      markDate(false);
+      return studies.length ? `Showing ${studiesText(studies.length)}, newest study date first.` : '';
+    },
+    failure: (error) => {
+      // A date the API cannot read: its own message says what it takes.
+      const badDate =
+        studyDate !== '' &&
+        error instanceof ApiError &&
+        error.status === 400 &&
+        error.code === 'INVALID_PARAMETER' &&
+        (error.parameter ?? 'study_date') === 'study_date';
+      markDate(badDate);
+      if (!studiesMissing(error)) options.status.dataset.kind = 'error';
+      return badDate ? error.message : studiesFailure(error);
+    },
   });
+
+  /** @param {boolean} invalid whether the API refused the date typed (the status line says why) */
+  function markDate(invalid) {
+    if (invalid) dateField.setAttribute('aria-invalid', 'true');
+    else dateField.removeAttribute('aria-invalid');
+    delete options.status.dataset.kind;
+  }
+
+  /** @param {string} value the new filter ('' for none): back to the first page, whose cursor is bound to it */
+  function filterBy(value) {
+    studyDate = value;
+    pages.reset();
+    markDate(false);
+    return paged.first();
+  }
+
+  options.filters.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void filterBy(dateField.value.trim());
+  });
+  options.filters.addEventListener('reset', () => void filterBy(''));
 
   /** @param {StudySummary} study */
   function row(study) {
@@ -105,9 +182,8 @@ export function createStudyList(options) {
     const focusedUid =
       focused instanceof HTMLElement && options.body.contains(focused) ? focused.closest('tr')?.dataset.uid : undefined;
     if (studies.length === 0) {
-      options.body.replaceChildren(
-        h('tr', {}, h('td', { colspan: 6, class: 'empty', text: 'No studies yet: upload files in Files.' })),
-      );
+      const text = studyDate ? 'No study matches this date.' : 'No studies yet: upload files in Files.';
+      options.body.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'empty', text })));
     } else {
       options.body.replaceChildren(...studies.map(row));
     }
@@ -118,8 +194,16 @@ export function createStudyList(options) {
   }
 
   return {
-    /** Loads the current page again (coming back to the list, or the Refresh button). */
-    refresh: () => paged.refresh(),
+    /**
+     * Loads the current page again, with the filter applied (coming back to the list, or the Refresh button); the
+     * filter form shows once the API turns out to take `study_date`.
+     */
+    refresh() {
+      void studyDateOffered().then((offered) => {
+        options.filters.hidden = !offered;
+      });
+      return paged.refresh();
+    },
   };
 }
 

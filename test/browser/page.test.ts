@@ -148,6 +148,51 @@ function studyFiles(): { name: string; bytes: Uint8Array }[] {
   ];
 }
 
+/** Studies told apart by their dates: 26 of March 2016 (more than a page of 25) and two of 2018, no images. */
+const DATED_ROOT = '1.2.826.0.1.3680043.8.498.7100';
+interface DatedStudy {
+  uid: string;
+  date: string;
+  name: string;
+}
+const DATED: DatedStudy[] = [
+  ...Array.from({ length: 26 }, (_, i) => ({
+    uid: `${DATED_ROOT}.16.${i + 1}`,
+    date: `201603${String(i + 1).padStart(2, '0')}`,
+    name: `March^Day${i + 1}`,
+  })),
+  { uid: `${DATED_ROOT}.18.1`, date: '20180704', name: 'July^Fourth' },
+  { uid: `${DATED_ROOT}.18.2`, date: '20181225', name: 'December^Noel' },
+];
+
+/** Stores one file of each dated study through the API and waits until GET /studies lists them all. */
+async function uploadDatedStudies(): Promise<void> {
+  await Promise.all(
+    DATED.map(async (study) => {
+      const bytes = buildDicom(
+        [
+          ...patientElements({
+            name: study.name,
+            id: `DT-${study.date}`,
+            studyDate: study.date,
+            description: 'DATED',
+            modality: 'OT',
+          }),
+          { tag: 0x0020000d, vr: 'UI', value: study.uid },
+        ],
+        { sopInstanceUid: `${study.uid}.9.1` },
+      );
+      const form = new FormData();
+      form.append('file', new Blob([bytes]), `dated-${study.date}.dcm`);
+      expect((await fetch(`${api.url}/dicom`, { method: 'POST', body: form })).status).toBe(201);
+    }),
+  );
+  const listed = async (range: string) =>
+    ((await (await fetch(`${api.url}/studies?limit=100&study_date=${range}`)).json()) as { count: number }).count;
+  await expect.poll(() => listed('20160301-20160331'), { timeout: 20_000 }).toBe(26);
+  await expect.poll(() => listed('20180101-20181231'), { timeout: 20_000 }).toBe(2);
+}
+
 let api: TestRuntime;
 let browser: Browser;
 let context: BrowserContext | undefined;
@@ -506,6 +551,8 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     expect(await page.locator('#study-list-status').textContent()).toMatch(
       /^Showing \d+ studies, newest study date first\.$/,
     );
+    // The API takes ?study_date=: the filter is offered above the table.
+    await expect.poll(() => page.locator('#study-filters').isVisible()).toBe(true);
     await screenshot('studies.png', true);
 
     // A study: its summary, and exactly its files, each with its preview (the report has none).
@@ -844,6 +891,19 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     });
     expect(card.left).toBeGreaterThanOrEqual(0);
     expect(card.right).toBeLessThanOrEqual(card.viewport);
+    // So does the study date filter: the field and its buttons inside the screen.
+    await expect.poll(() => page.locator('#study-filters').isVisible()).toBe(true);
+    const edges = await page
+      .locator('#study-filters input, #study-filters button')
+      .evaluateAll((controls) =>
+        controls.map((control) => control.getBoundingClientRect() as unknown as { left: number; right: number }),
+      );
+    expect(edges).toHaveLength(3);
+    for (const edge of edges) {
+      expect(edge.left).toBeGreaterThanOrEqual(0);
+      expect(edge.right).toBeLessThanOrEqual(card.viewport);
+    }
+    expect(await overflow()).toBeLessThanOrEqual(0);
 
     await studyRow('Kimura, Hana').locator('a.study-link').click();
     await expect.poll(() => page.locator('#study-file-rows a.file-link').count()).toBe(3);
@@ -857,6 +917,148 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
       'none',
     ]);
     expect(await overflow()).toBeLessThanOrEqual(0);
+  });
+
+  it('filters the studies by study date: a year, a day, none matching, a bad value, Clear; page 1 on each change', async () => {
+    await uploadDatedStudies();
+    page = await newPage();
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    /** The query of each GET /studies the list made, and the 400s it got. */
+    const listings: URLSearchParams[] = [];
+    const refusals: string[] = [];
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.pathname === '/studies') listings.push(url.searchParams);
+    });
+    page.on('response', (response) => {
+      if (new URL(response.url()).pathname !== '/studies' || response.status() !== 400) return;
+      void response.json().then(
+        (body: { code: string }) => refusals.push(body.code),
+        () => refusals.push('(unreadable)'),
+      );
+    });
+    await page.goto(`${api.url}/#/studies`);
+    const form = page.locator('#study-filters');
+    await expect.poll(() => form.isVisible()).toBe(true);
+    const field = page.getByRole('searchbox', { name: 'Study date' });
+    expect(await field.getAttribute('placeholder')).toBe('YYYYMMDD-YYYYMMDD');
+    expect(await page.getByRole('form', { name: 'Filter the studies' }).count()).toBe(1);
+    const filter = form.getByRole('button', { name: 'Filter' });
+    const clear = form.getByRole('button', { name: 'Clear' });
+    const status = page.locator('#study-list-status');
+    const label = page.locator('#study-page-label');
+    const dates = () => page.locator('#study-rows td:nth-child(3)').allTextContents();
+    const names = () => page.locator('#study-rows a.study-link').allTextContents();
+    await expect.poll(() => page.locator('#study-rows a.study-link').count()).toBeGreaterThan(0);
+
+    // A year: only its studies, newest first, 25 a page.
+    await field.fill('20160101-20161231');
+    await filter.click();
+    await expect
+      .poll(dates)
+      .toEqual(Array.from({ length: 25 }, (_, i) => `2016-03-${String(26 - i).padStart(2, '0')}`));
+    expect(await status.textContent()).toBe('Showing 25 studies, newest study date first.');
+    expect(await label.textContent()).toBe('Page 1');
+    expect(listings.at(-1)?.get('study_date')).toBe('20160101-20161231');
+    await page.locator('#next-study-page').click();
+    await expect.poll(dates).toEqual(['2016-03-01']);
+    expect(await label.textContent()).toBe('Page 2');
+    expect(listings.at(-1)?.get('cursor')).toBeTruthy();
+
+    // A day, from page 2 (Enter submits): back to page 1, without the old filter's cursor.
+    await field.fill('20180704');
+    await field.press('Enter');
+    await expect.poll(names).toEqual(['July, Fourth']);
+    expect(await status.textContent()).toBe('Showing 1 study, newest study date first.');
+    expect(await label.textContent()).toBe('Page 1');
+    expect(await page.locator('#study-pager').isVisible()).toBe(false);
+    expect(listings.at(-1)?.get('study_date')).toBe('20180704');
+    expect(listings.at(-1)?.has('cursor')).toBe(false);
+
+    // The other year; a study opened from the filtered list, and back: still filtered.
+    await field.fill('20180101-20181231');
+    await filter.click();
+    await expect.poll(names).toEqual(['December, Noel', 'July, Fourth']);
+    await studyRow('July, Fourth').locator('a.study-link').click();
+    await expect.poll(() => page.locator('#study-heading').textContent()).toBe('July, Fourth');
+    await page.goBack();
+    await expect.poll(() => focusedText()).toBe('July, Fourth');
+    expect(await names()).toEqual(['December, Noel', 'July, Fourth']);
+    expect(await field.inputValue()).toBe('20180101-20181231');
+
+    // No study that day: said in the table.
+    await field.fill('19990101');
+    await filter.click();
+    await expect.poll(() => page.locator('#study-rows').textContent()).toBe('No study matches this date.');
+    expect(await status.textContent()).toBe('');
+
+    // A value the API cannot read: its message in the status line, the field marked, no alert.
+    const expected = (await (await fetch(`${api.url}/studies?study_date=2016`)).json()) as {
+      error: string;
+      code: string;
+      parameter: string;
+    };
+    expect(expected).toMatchObject({ code: 'INVALID_PARAMETER', parameter: 'study_date' });
+    await field.fill('2016');
+    await filter.click();
+    await expect.poll(() => status.textContent()).toBe(expected.error);
+    expect(await status.getAttribute('data-kind')).toBe('error');
+    expect(await field.getAttribute('aria-invalid')).toBe('true');
+    expect(dialogs).toEqual([]);
+
+    // Clear: every study again, from page 1, the field emptied and no longer marked.
+    await clear.click();
+    await expect.poll(() => studyRow('December, Noel').count()).toBe(1);
+    expect(await field.inputValue()).toBe('');
+    expect(await field.getAttribute('aria-invalid')).toBeNull();
+    expect(await status.getAttribute('data-kind')).toBeNull();
+    expect(await status.textContent()).toBe('Showing 25 studies, newest study date first.');
+    expect(await label.textContent()).toBe('Page 1');
+    expect(new Set(await dates()).size).toBeGreaterThan(2);
+    expect(listings.at(-1)?.has('study_date')).toBe(false);
+    // The only 400 was the bad value's: the cursors never crossed filters.
+    expect(refusals).toEqual(['INVALID_PARAMETER']);
+  });
+
+  it('hides the study date filter against an API whose /studies takes no study_date', async () => {
+    page = await newPage();
+    const refused: string[] = [];
+    // Stand in for an API with GET /studies but without its study_date filter.
+    await page.route(/\/studies\?/, async (route) => {
+      const url = new URL(route.request().url());
+      if (!url.searchParams.has('study_date')) return route.continue();
+      refused.push(url.search);
+      return route.fulfill({
+        status: 400,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          error: 'unknown query parameter: study_date (accepted: limit, cursor)',
+          code: 'BAD_QUERY',
+        }),
+      });
+    });
+    await page.goto(`${api.url}/#/studies`);
+    await expect.poll(() => page.locator('#study-rows a.study-link').count()).toBeGreaterThan(0);
+    await expect.poll(() => refused.length).toBe(1);
+    expect(await page.locator('#study-filters').isVisible()).toBe(false);
+    // Quietly: the studies and their status line as usual.
+    expect(await page.locator('#study-list-status').textContent()).toMatch(/^Showing \d+ stud(y|ies), newest/);
+    // Asked once: a refresh, or coming back to the list, does not ask again.
+    await page
+      .locator('#study-rows tr')
+      .first()
+      .evaluate((row) => row.setAttribute('data-drawn-before', ''));
+    await page.locator('#refresh-studies').click();
+    await expect.poll(() => page.locator('#study-rows tr[data-drawn-before]').count()).toBe(0);
+    await page.locator('#files-tab').click();
+    await page.locator('#studies-tab').click();
+    await expect.poll(() => page.locator('#study-rows a.study-link').count()).toBeGreaterThan(0);
+    expect(refused).toHaveLength(1);
+    expect(await page.locator('#study-filters').isVisible()).toBe(false);
   });
 
   it('pages through many files, and filters them the way the API offers (patient IDs kept out of URLs)', async () => {
