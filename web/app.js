@@ -167,8 +167,9 @@ const detail = createDetailView({
   announcer,
   confirmDelete,
   onDeleted: () => {
-    // Back where the file was opened from (the study, the studies or the files).
-    window.location.hash = new URL(backLink.href).hash || FILES_HASH;
+    // Back where the file was opened from (the study, the studies or the files), in place of the file's history entry:
+    // Back must not open the deleted file again.
+    window.location.replace(new URL(new URL(backLink.href).hash || FILES_HASH, window.location.href).href);
   },
 });
 
@@ -220,10 +221,15 @@ byId('refresh-studies', HTMLButtonElement).addEventListener('click', () => void 
 
 /** @param {string} hash @returns {View} */
 function viewOf(hash) {
-  const file = /^#\/files\/([^/?#]+)$/.exec(hash);
-  if (file) return { name: 'file', id: decodeURIComponent(file[1] ?? '') };
-  const studyMatch = /^#\/studies\/([^/?#]+)$/.exec(hash);
-  if (studyMatch) return { name: 'study', uid: decodeURIComponent(studyMatch[1] ?? '') };
+  try {
+    const file = /^#\/files\/([^/?#]+)$/.exec(hash);
+    if (file) return { name: 'file', id: decodeURIComponent(file[1] ?? '') };
+    const studyMatch = /^#\/studies\/([^/?#]+)$/.exec(hash);
+    if (studyMatch) return { name: 'study', uid: decodeURIComponent(studyMatch[1] ?? '') };
+  } catch {
+    // Not valid percent-encoding (`#/files/%E0%A4%A`): no file or study has that name; the files instead.
+    return { name: 'files' };
+  }
   if (/^#\/studies\/?$/.test(hash)) return { name: 'studies' };
   return { name: 'files' };
 }

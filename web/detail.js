@@ -123,7 +123,7 @@ export function createDetailView(options) {
       options.image.src = cached;
       return;
     }
-    const path = `dicom/${record.id}/png${query ? `?${query}` : ''}`;
+    const path = `dicom/${encodeURIComponent(record.id)}/png${query ? `?${query}` : ''}`;
     imageMessage('Loading the image…');
     for (let attempt = 0; attempt < 10; attempt++) {
       /** @type {Response} */
@@ -177,9 +177,12 @@ export function createDetailView(options) {
    */
   async function learnParameter(name, badValue) {
     if (pngParameters[name] !== undefined || !record) return pngParameters[name];
-    const response = await apiFetch(`dicom/${record.id}/png?${name}=${encodeURIComponent(badValue)}`, {
-      headers: pngEtag ? { 'If-None-Match': pngEtag } : {},
-    });
+    const response = await apiFetch(
+      `dicom/${encodeURIComponent(record.id)}/png?${name}=${encodeURIComponent(badValue)}`,
+      {
+        headers: pngEtag ? { 'If-None-Match': pngEtag } : {},
+      },
+    );
     await response.body?.cancel();
     pngParameters[name] = response.status === 400;
     return pngParameters[name];
@@ -219,7 +222,7 @@ export function createDetailView(options) {
   async function loadRecord(id, mine) {
     for (;;) {
       /** @type {FileRecord} */
-      const file = await apiJson(`dicom/${id}`);
+      const file = await apiJson(`dicom/${encodeURIComponent(id)}`);
       if (mine !== generation) return null;
       record = file;
       showSummary(file);
@@ -235,7 +238,7 @@ export function createDetailView(options) {
   async function loadAttributes(id, mine) {
     options.attributeStatus.textContent = 'Loading attributes…';
     try {
-      const body = await apiJson(`dicom/${id}/attributes`);
+      const body = await apiJson(`dicom/${encodeURIComponent(id)}/attributes`);
       if (mine !== generation) return;
       attributes.show(body.attributes ?? {});
     } catch (error) {
@@ -306,7 +309,7 @@ export function createDetailView(options) {
   });
   options.download.addEventListener('click', async () => {
     if (!record) return;
-    const path = `dicom/${record.id}/file`;
+    const path = `dicom/${encodeURIComponent(record.id)}/file`;
     const filename = record.filename;
     options.announcer.textContent = `Downloading ${filename}…`;
     try {
@@ -335,7 +338,7 @@ export function createDetailView(options) {
     if (!record) return;
     const file = record;
     if (!(await options.confirmDelete(file))) return;
-    const response = await apiFetch(`dicom/${file.id}`, { method: 'DELETE' });
+    const response = await apiFetch(`dicom/${encodeURIComponent(file.id)}`, { method: 'DELETE' });
     if (response.ok || response.status === 404) {
       options.announcer.textContent = `Deleted ${file.filename}.`;
       options.onDeleted();

@@ -1,7 +1,7 @@
 // The file lists: the stored files (all of them, or one study's), newest first, each with a small preview, delete with
 // confirmation; and the paging every list shares (Previous/Next over the API's pages when it cuts them, next_cursor,
 // else the page cuts them itself). The studies views (studies.js) build on these.
-import { ApiError, apiFetch, apiJson, errorFrom } from './api.js';
+import { ApiError, apiFetch, apiJson, apiUrl, errorFrom } from './api.js';
 import { h } from './dom.js';
 import { formatBytes, formatDicomDate, formatPersonName, formatStatus } from './format.js';
 
@@ -69,34 +69,81 @@ export function createPaged(options) {
   let loadNumber = 0;
   /** A message (a delete's outcome) the next loads keep instead of "Showing …". */
   let held = false;
+  /** The page whose rows are shown, and whether it had a next one: what a failed load goes back to. */
+  let shownPage = 0;
+  let shownHasNext = false;
+  /** Whether the rows shown belong to another listing (other filters): a failed load empties the table. */
+  let stale = false;
+
+  /**
+   * Previous/Next while a page loads: both refuse (a second Next would skip a page), said with aria-disabled rather
+   * than disabled so that the button pressed keeps the keyboard focus.
+   * @param {boolean} busy
+   */
+  function holdPager(busy) {
+    for (const button of [options.pager.previous, options.pager.next]) {
+      if (busy) button.setAttribute('aria-disabled', 'true');
+      else button.removeAttribute('aria-disabled');
+    }
+  }
+
+  /** Previous/Next as the page shown allows them. */
+  function enablePager() {
+    holdPager(false);
+    options.pager.previous.disabled = shownPage === 0;
+    options.pager.next.disabled = !shownHasNext;
+  }
 
   async function load() {
     const mine = ++loadNumber;
     options.body.setAttribute('aria-busy', 'true');
+    holdPager(true);
     try {
       const result = await options.fetchPage(page);
       if (mine !== loadNumber) return;
+      if (result.items.length === 0 && page > 0 && result.page === undefined) {
+        // A later page that turned out empty (its last files deleted meanwhile): the one before it instead.
+        page--;
+        await load();
+        return;
+      }
       if (result.page !== undefined) page = result.page;
+      stale = false;
+      shownPage = page;
+      shownHasNext = result.hasNext;
       options.render(result.items);
       options.pager.nav.hidden = page === 0 && !result.hasNext;
-      options.pager.previous.disabled = page === 0;
-      options.pager.next.disabled = !result.hasNext;
       options.pager.label.textContent = `Page ${page + 1}`;
       if (!held) options.status.textContent = options.describe(result.items);
     } catch (error) {
       if (mine !== loadNumber) return;
+      if (stale) {
+        // The rows shown are the old filter's: none rather than those under the new filter's message.
+        options.render([]);
+        options.body.replaceChildren();
+        options.pager.nav.hidden = true;
+        page = shownPage = 0;
+        shownHasNext = false;
+      } else {
+        // The rows of the page shown stay, and so does its number.
+        page = shownPage;
+      }
       options.status.textContent = options.failure(error);
     } finally {
-      if (mine === loadNumber) options.body.removeAttribute('aria-busy');
+      if (mine === loadNumber) {
+        options.body.removeAttribute('aria-busy');
+        enablePager();
+      }
     }
   }
 
   options.pager.previous.addEventListener('click', () => {
-    if (page === 0) return;
+    if (page === 0 || options.body.hasAttribute('aria-busy')) return;
     page--;
     void load();
   });
   options.pager.next.addEventListener('click', () => {
+    if (options.body.hasAttribute('aria-busy')) return;
     page++;
     void load();
   });
@@ -112,6 +159,7 @@ export function createPaged(options) {
     /** Goes back to the first page (new filters, another study). */
     first() {
       page = 0;
+      stale = true;
       return this.refresh();
     },
     /** @param {string} text a message that stays until the next refresh */
@@ -123,8 +171,22 @@ export function createPaged(options) {
     cancel() {
       loadNumber++;
       options.body.removeAttribute('aria-busy');
+      shownPage = 0;
+      shownHasNext = false;
+      enablePager();
     },
   };
+}
+
+/**
+ * The page to ask for: `page` when the cursor it starts at is known, else the last page before it whose cursor is (a
+ * page is never asked for without its cursor: that would be the first page under another number).
+ * @param {(string | null)[]} cursors @param {number} page
+ */
+function knownPage(cursors, page) {
+  let known = page;
+  while (known > 0 && !cursors[known]) known--;
+  return known;
 }
 
 /**
@@ -143,12 +205,13 @@ export function cursorPages(path, itemsOf, filters = () => ({})) {
     async fetch(page) {
       // A late answer after a reset (another study) writes into the old cursors, not the new ones.
       const mine = cursors;
+      const shown = knownPage(mine, page);
       const query = new URLSearchParams({ ...filters(), limit: String(PAGE_SIZE) });
-      const cursor = mine[page];
+      const cursor = mine[shown];
       if (cursor) query.set('cursor', cursor);
       const body = await apiJson(`${path()}?${query}`);
-      mine[page + 1] = body.next_cursor ?? null;
-      return { items: itemsOf(body), hasNext: Boolean(body.next_cursor) };
+      mine[shown + 1] = body.next_cursor ?? null;
+      return { items: itemsOf(body), hasNext: Boolean(body.next_cursor), ...(shown !== page ? { page: shown } : {}) };
     },
     /** Forgets the cursors (another study, other filters): the next fetch starts again from the first page. */
     reset() {
@@ -173,6 +236,22 @@ export const messageOf = (error) => (error instanceof Error ? error.message : St
  * @param {FileRecord} record
  */
 const previewKey = (record) => `${record.id} ${record.modified_at}`;
+
+/**
+ * The URL of a record's preview, when it has one under the API the page is served by (the key goes with the request:
+ * never to another origin, or another path of this one).
+ * @param {FileRecord} record
+ * @returns {string | null}
+ */
+function previewUrl(record) {
+  if (typeof record.thumbnail !== 'string') return null;
+  try {
+    const url = apiUrl(record.thumbnail);
+    return url.startsWith(new URL('./', document.baseURI).href) ? url : null;
+  } catch {
+    return null;
+  }
+}
 
 /** Preview fetches running now, in all tables. */
 let previewFetchesRunning = 0;
@@ -245,7 +324,8 @@ function createPreviews() {
     /** @type {Blob} */
     let blob;
     try {
-      const response = await apiFetch(path);
+      // Revalidated each time (a 304 when unchanged): a reprocessed file's preview has the same URL.
+      const response = await apiFetch(path, { cache: 'no-cache' });
       if (response.status === 401 || response.status === 403) {
         // No key given: asking again for every preview would be a flood of dialogs; a later refresh tries again.
         queue = [];
@@ -287,7 +367,7 @@ function createPreviews() {
       const cell = h('td', { class: 'preview' });
       const key = previewKey(record);
       // A failed file's image will not come; a processing one's will (the frame waits for it).
-      if (typeof record.thumbnail !== 'string' || record.status === 'FAILED' || failures.has(key)) return cell;
+      if (previewUrl(record) === null || record.status === 'FAILED' || failures.has(key)) return cell;
       const frame = h('span', { class: 'preview-frame' });
       frames.set(key, { frame, alt: `Preview of ${record.filename}` });
       const loaded = previews.get(key);
@@ -308,9 +388,10 @@ function createPreviews() {
       queue = [];
       for (const file of files) {
         const key = previewKey(file);
-        if (typeof file.thumbnail !== 'string' || (file.status ?? 'READY') !== 'READY') continue;
+        const path = previewUrl(file);
+        if (path === null || (file.status ?? 'READY') !== 'READY') continue;
         if (previews.has(key) || loading.has(key) || failures.has(key)) continue;
-        queue.push({ key, path: file.thumbnail });
+        queue.push({ key, path });
       }
       // The table that asked last is served first.
       previewPumps.delete(pump);
@@ -430,7 +511,7 @@ export function createFileTable(options) {
   /** @param {FileRecord} record */
   async function remove(record) {
     if (!(await options.confirmDelete(record))) return;
-    const response = await apiFetch(`dicom/${record.id}`, { method: 'DELETE' });
+    const response = await apiFetch(`dicom/${encodeURIComponent(record.id)}`, { method: 'DELETE' });
     if (response.ok || response.status === 404) {
       paged.announce(`Deleted ${record.filename}.`);
     } else {
@@ -544,13 +625,20 @@ export function createFileList(options) {
     /** @type {FileRecord[] | undefined} */
     let all;
     if (apiPages !== false) {
+      // A late answer after new filters writes into the old cursors, not the new ones.
+      const mine = cursors;
+      const shown = knownPage(mine, page);
       try {
-        const body = await fetchListing(cursors[page] ?? null);
+        const body = await fetchListing(mine[shown] ?? null);
         if ('next_cursor' in body) {
           apiPages = true;
           options.filters.hidden = false;
-          cursors[page + 1] = body.next_cursor ?? null;
-          return { items: body.files, hasNext: Boolean(body.next_cursor) };
+          mine[shown + 1] = body.next_cursor ?? null;
+          return {
+            items: body.files,
+            hasNext: Boolean(body.next_cursor),
+            ...(shown !== page ? { page: shown } : {}),
+          };
         }
         // A 200 without next_cursor: the API ignored `limit` and answered everything.
         apiPages = false;

@@ -44,7 +44,8 @@ let studyDateProbe = null;
 /**
  * Whether GET /studies takes `study_date` (a later addition to it), asked with a page of one study of one day: a 400
  * naming study_date (BAD_QUERY, an unknown parameter), a 404 or 405 (no studies at all), or a study of another day (an
- * API that ignores the parameter) means no. An answer that says neither (a refused key, a failure) is not remembered.
+ * API that ignores the parameter) means no; none that day while there are studies means yes. An answer that says
+ * neither (a refused key, a failure, no studies at all) is not remembered.
  * @returns {Promise<boolean>}
  */
 function studyDateOffered() {
@@ -54,7 +55,14 @@ function studyDateOffered() {
       if (response.ok) {
         /** @type {StudyListing} */
         const body = await response.json();
-        return body.studies.every((study) => study.study_date === PROBE_DATE);
+        if (body.studies.length > 0) return body.studies.every((study) => study.study_date === PROBE_DATE);
+        // None that day: the filter works, unless there are no studies at all (then an API that ignores it would
+        // answer none too, and the next refresh asks again).
+        /** @type {StudyListing} */
+        const any = await apiJson('studies?limit=1');
+        if (any.studies.length > 0) return true;
+        studyDateProbe = null;
+        return false;
       }
       const error = await errorFrom(response);
       const refused = error.status === 400 && /\bstudy_date\b/.test(error.message);

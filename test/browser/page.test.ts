@@ -494,6 +494,22 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     await dialog.getByRole('button', { name: 'Delete' }).click();
     await expect.poll(() => page.locator('#list-view').isVisible()).toBe(true);
     await expect.poll(() => page.locator('#file-rows tr').count()).toBe(1);
+    // The deleted file's view left no history entry: Back does not open it again.
+    await page.goBack();
+    expect(new URL(page.url()).hash).not.toMatch(/^#\/files\//);
+    expect(await page.locator('#detail-view').isVisible()).toBe(false);
+    expect(await page.locator('#list-view').isVisible()).toBe(true);
+  });
+
+  it('shows the files for a hash that is not valid percent-encoding', async () => {
+    page = await newPage();
+    await page.goto(`${api.url}/#/files/%E0%A4%A`);
+    await expect.poll(() => page.locator('#list-view').isVisible()).toBe(true);
+    expect(await page.locator('#detail-view').isVisible()).toBe(false);
+    await expect.poll(() => page.locator('#file-rows tr').count()).toBeGreaterThan(0);
+    await page.goto(`${api.url}/#/studies/%ZZ`);
+    await expect.poll(() => page.locator('#list-view').isVisible()).toBe(true);
+    expect(await page.locator('#study-view').isVisible()).toBe(false);
   });
 
   it('browses by study: each study with its instances and modalities, a study with exactly its files, Back and Forward', async () => {
@@ -548,9 +564,10 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
       .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-uid')));
     expect(order.indexOf(CHEST.uid)).toBeLessThan(order.indexOf(SPINE.uid));
     expect(await chest.locator('a.study-link').getAttribute('title')).toBe(CHEST.name);
-    expect(await page.locator('#study-list-status').textContent()).toMatch(
-      /^Showing \d+ studies, newest study date first\.$/,
-    );
+    // Polled: the uploads' own refresh of the studies may still be on its way (it empties the line meanwhile).
+    await expect
+      .poll(() => page.locator('#study-list-status').textContent())
+      .toMatch(/^Showing \d+ studies, newest study date first\.$/);
     // The API takes ?study_date=: the filter is offered above the table.
     await expect.poll(() => page.locator('#study-filters').isVisible()).toBe(true);
     await screenshot('studies.png', true);
@@ -733,6 +750,15 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     page = await newPage();
     const KEY = 'preview-key-456';
     await page.addInitScript(`localStorage.setItem('dicom-api-key', ${JSON.stringify(KEY)})`);
+    // The cache mode of each preview fetch: a reprocessed file's preview has the same URL, so each is revalidated.
+    await page.addInitScript(`{
+      const fetchNow = window.fetch;
+      window.previewCacheModes = [];
+      window.fetch = (input, init) => {
+        if (/\\/png\\?max=256$/.test(String(input))) window.previewCacheModes.push(init && init.cache);
+        return fetchNow(input, init);
+      };
+    }`);
     /** Every request for a list preview, and the key it carried. */
     const previewRequests: { url: string; key: string | undefined }[] = [];
     // An API with access control on: every API path needs the key.
@@ -792,6 +818,9 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     const ofImage = () => previewRequests.filter((request) => request.url.includes(`/dicom/${id}/png?`));
     expect(ofImage()).toEqual([{ url: expect.stringMatching(/\/png\?max=256$/), key: KEY }]);
     expect(previewRequests.every((request) => request.key === KEY)).toBe(true);
+    const cacheModes = await page.evaluate<unknown[]>('window.previewCacheModes');
+    expect(cacheModes.length).toBeGreaterThan(0);
+    expect(new Set(cacheModes)).toEqual(new Set(['no-cache']));
 
     // A refresh draws the rows again but keeps the preview it has: no second request.
     const before = previewRequests.length;
@@ -1003,11 +1032,19 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
       parameter: string;
     };
     expect(expected).toMatchObject({ code: 'INVALID_PARAMETER', parameter: 'study_date' });
+    // From page 2 of another filter: none of its rows, and no pager, stay under the refusal.
+    await field.fill('20160101-20161231');
+    await filter.click();
+    await expect.poll(dates).toHaveLength(25);
+    await page.locator('#next-study-page').click();
+    await expect.poll(() => label.textContent()).toBe('Page 2');
     await field.fill('2016');
     await filter.click();
     await expect.poll(() => status.textContent()).toBe(expected.error);
     expect(await status.getAttribute('data-kind')).toBe('error');
     expect(await field.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#study-rows tr').count()).toBe(0);
+    expect(await page.locator('#study-pager').isVisible()).toBe(false);
     expect(dialogs).toEqual([]);
 
     // Clear: every study again, from page 1, the field emptied and no longer marked.
@@ -1104,6 +1141,88 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     await page.locator('#filters button[type="submit"]').click();
     await expect.poll(() => page.locator('#file-rows .file-link').allTextContents()).toEqual(['Echo, Patient7']);
     expect(urls.filter((url) => url.includes('US-7'))).toEqual([]);
+  });
+
+  it('moves one page at a time however fast Next is clicked, in the files and the studies', async () => {
+    const pageTwo = async (listing: string, key: 'files' | 'studies', id: 'id' | 'study_instance_uid') => {
+      const first = (await (await fetch(`${api.url}/${listing}?limit=25`)).json()) as { next_cursor: string };
+      expect(first.next_cursor).toBeTruthy();
+      const query = new URLSearchParams({ limit: '25', cursor: first.next_cursor });
+      const second = (await (await fetch(`${api.url}/${listing}?${query}`)).json()) as Record<string, unknown>;
+      return (second[key] as Record<string, string>[]).map((item) => item[id]);
+    };
+    const slowly = (pattern: RegExp) =>
+      page.route(pattern, async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        await route.continue();
+      });
+    page = await newPage();
+    await page.goto(`${api.url}/`);
+    await expect.poll(() => page.locator('#file-rows tr').count()).toBe(25);
+    await slowly(/\/dicom\?/);
+    await page.locator('#next-page').dblclick();
+    // Both buttons wait for the page asked for.
+    expect(await page.locator('#next-page').getAttribute('aria-disabled')).toBe('true');
+    expect(await page.locator('#previous-page').getAttribute('aria-disabled')).toBe('true');
+    const files = await pageTwo('dicom', 'files', 'id');
+    await expect.poll(() => listedIds()).toEqual(files);
+    await expect.poll(() => page.locator('#file-rows[aria-busy]').count()).toBe(0);
+    expect(await page.locator('#page-label').textContent()).toBe('Page 2');
+    expect(await page.locator('#previous-page').isDisabled()).toBe(false);
+    expect(await page.locator('#next-page').getAttribute('aria-disabled')).toBeNull();
+    // From the keyboard: the focus stays on the button pressed while its page loads.
+    await page.locator('#previous-page').focus();
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Enter');
+    expect(await page.locator('#file-rows[aria-busy]').count()).toBe(1);
+    expect(await focusedId()).toBe('previous-page');
+    await expect.poll(() => page.locator('#file-rows[aria-busy]').count()).toBe(0);
+    expect(await page.locator('#page-label').textContent()).toBe('Page 1');
+
+    await page.goto(`${api.url}/#/studies`);
+    await expect.poll(() => page.locator('#study-rows a.study-link').count()).toBe(25);
+    await slowly(/\/studies\?/);
+    await page.locator('#next-study-page').dblclick();
+    const studies = await pageTwo('studies', 'studies', 'study_instance_uid');
+    const uids = () =>
+      page.locator('#study-rows tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-uid')));
+    await expect.poll(uids).toEqual(studies);
+    await expect.poll(() => page.locator('#study-rows[aria-busy]').count()).toBe(0);
+    expect(await page.locator('#study-page-label').textContent()).toBe('Page 2');
+  });
+
+  it('keeps the filters’ cursors when an answer without them comes late, and leaves an emptied page', async () => {
+    page = await newPage();
+    await page.goto(`${api.url}/`);
+    await expect.poll(() => page.locator('#file-rows tr').count()).toBe(25);
+    // The unfiltered listing's next answer comes after the filtered one.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held = 0;
+    await page.route(/\/dicom\?limit=25$/, async (route) => {
+      if (held++ === 0) await released;
+      await route.continue();
+    });
+    await page.locator('#refresh').click();
+    await expect.poll(() => held).toBe(1);
+    await page.locator('#filter-modality').fill('us');
+    await page.locator('#filters button[type="submit"]').click();
+    const modalities = () => page.locator('#file-rows tr td:nth-child(4)').allTextContents();
+    await expect.poll(modalities).toEqual(Array<string>(25).fill('US'));
+    const late = page.waitForResponse(/\/dicom\?limit=25$/);
+    release();
+    await late;
+    await page.locator('#next-page').click();
+    await expect.poll(() => page.locator('#page-label').textContent()).toBe('Page 2');
+    await expect.poll(modalities).toEqual(['US']);
+    expect(await page.locator('#list-status').textContent()).toBe('Showing 1 file(s), newest first.');
+
+    // Its only file deleted, the empty page 2 gives way to page 1 (not "No files yet").
+    await page.locator('#file-rows button[data-action="delete"]').click();
+    await page.locator('#confirm-dialog').getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => page.locator('#page-label').textContent()).toBe('Page 1');
+    await expect.poll(modalities).toEqual(Array<string>(25).fill('US'));
+    expect(await page.locator('#list-status').textContent()).toMatch(/^Deleted echo-\d+\.dcm\.$/);
   });
 
   it('sends files over 4 MB through the large-file route when the API has it, else shows the 413 message', async () => {
