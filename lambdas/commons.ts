@@ -23,14 +23,18 @@ export interface Stores {
 
 let stores: Stores | undefined;
 
+/** Without these, the SDK's default checksums corrupt streamed bodies on S3-compatible emulators. */
+export const S3_CHECKSUMS = {
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+  responseChecksumValidation: 'WHEN_REQUIRED',
+} as const;
+
 /** The storage adapters, built on first use from the environment (endpoints via AWS_ENDPOINT_URL_*). */
 export function getStores(): Stores {
   if (!stores) {
     const s3 = new S3Client({
       forcePathStyle: process.env[S3_FORCE_PATH_STYLE_ENV] === 'true',
-      // Without these, the SDK's default checksums corrupt streamed bodies on S3-compatible emulators.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
+      ...S3_CHECKSUMS,
     });
     const dynamo = new DynamoDBClient({});
     stores = {

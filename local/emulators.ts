@@ -8,6 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import dynalite from 'dynalite';
+import { S3_CHECKSUMS } from '../lambdas/commons.js';
 import { ENV, S3_FORCE_PATH_STYLE_ENV } from '../lambdas/config.js';
 import { BUCKET_CORS } from '../lambdas/http/cors.js';
 import { FastFilesystemStore } from './s3-store.js';
@@ -46,9 +47,7 @@ export function emulatorS3Client(emulators: Pick<Emulators, 's3Endpoint'>): S3Cl
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
     forcePathStyle: true,
-    // As in lambdas/commons.ts: the SDK's default checksums corrupt streamed bodies on emulators.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
+    ...S3_CHECKSUMS,
   });
 }
 

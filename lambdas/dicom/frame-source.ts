@@ -48,15 +48,9 @@ class CountingReader {
   }
 }
 
+/** Node's Buffer.concat, without the copy when there is one part. */
 function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
 /** Bytes [start, end), taken from the prefix already read where it covers them. */

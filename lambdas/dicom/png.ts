@@ -74,12 +74,5 @@ export function encodePng(image: RenderedImage): Uint8Array {
   header[9] = image.channels === 3 ? 2 : 0; // colour type: truecolour or greyscale
   // bytes 10-12: deflate compression, adaptive filtering, no interlace (all 0)
   const idat = deflateSync(filterRows(image), { level: DEFLATE_LEVEL, strategy: constants.Z_DEFAULT_STRATEGY });
-  const parts = [SIGNATURE, chunk('IHDR', header), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]);
 }
