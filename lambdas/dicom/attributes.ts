@@ -570,3 +570,24 @@ export function findAttribute(doc: AttributesDocument, tagQuery: string): { tag:
   }
   return { tag, attribute };
 }
+
+// Shared with the DICOM JSON encoder (dicom-json.ts), which walks datasets with the same rules.
+export type { Context as DatasetContext };
+export {
+  attributeTags,
+  binaryLength,
+  binaryNumbers,
+  BINARY_VRS,
+  contextFor,
+  datasetStartOf,
+  describeTag,
+  elementBytes,
+  PIXEL_DATA_TAGS,
+  readImplicitSequence,
+  resolveVr,
+  rootContext,
+  startsWithItemTag,
+  textValue,
+  TEXT_VRS,
+  VALID_VRS,
+};
