@@ -146,6 +146,83 @@ async function encapsulatedFrame(
 }
 
 /**
+ * One stored file opened for frame access: the header read once, then each frame read on its own
+ * where the layout allows (native: the frame's byte range; encapsulated: its offset-table entry and
+ * fragments). Files a frame cannot be located in (deflated, no offset table in a multi-frame
+ * compressed file, anything malformed) are read whole once and parsed as the processor does, which
+ * also gives the same errors.
+ */
+export class StoredFrameReader {
+  /** The whole file parsed, once it had to be read whole. */
+  private whole: ParsedDicom | undefined;
+  private headerLayout: PixelLayout | undefined;
+
+  private constructor(
+    private readonly reader: CountingReader,
+    private readonly prefix: Uint8Array,
+    /** The header up to Pixel Data's element header, when it parsed from a prefix of the file. */
+    private readonly header: ParsedDicom | undefined,
+  ) {}
+
+  /** Reads the header (64 KB, more if it is longer) or, when only the whole file will do, the whole file. */
+  static async open(source: ByteSource): Promise<StoredFrameReader> {
+    const reader = new CountingReader(source);
+    let prefix = await reader.read(0, FIRST_READ_BYTES);
+    for (;;) {
+      const complete = prefix.length >= reader.size;
+      const header = parseDicomHeader(prefix, complete);
+      if (header === 'MORE_BYTES' && prefix.length < MAX_HEADER_BYTES) {
+        prefix = concat([prefix, await reader.read(prefix.length, prefix.length * 4)]);
+        continue;
+      }
+      const opened = new StoredFrameReader(reader, prefix, typeof header === 'object' ? header : undefined);
+      if (!opened.header) await opened.readWhole();
+      return opened;
+    }
+  }
+
+  /** How many bytes were read from the source so far (logs, tests). */
+  get bytesRead(): number {
+    return this.reader.bytesRead;
+  }
+
+  /** The whole file parsed when it was read whole, else the header (Pixel Data's value not included). */
+  get parsed(): ParsedDicom {
+    return this.whole ?? this.header!;
+  }
+
+  /** The header's Image Pixel module; undefined once the file was read whole (then read it from `parsed`). */
+  layout(): PixelLayout | undefined {
+    if (this.whole || !this.header) return undefined;
+    this.headerLayout ??= readPixelLayout(this.header.dataSet);
+    return this.headerLayout;
+  }
+
+  /**
+   * Frame `frameIndex` (0-based, within NumberOfFrames: check first) as a StoredFrame beside the header,
+   * or the whole file parsed (then `parsed` holds every frame) when the frame cannot be read on its own.
+   */
+  async frame(frameIndex: number): Promise<{ parsed: ParsedDicom; storedFrame?: StoredFrame }> {
+    const layout = this.layout();
+    if (this.header && layout) {
+      const storedFrame = isNativeTransferSyntax(this.header.transferSyntaxUid)
+        ? await nativeFrame(this.reader, this.prefix, this.header, layout, frameIndex)
+        : await encapsulatedFrame(this.reader, this.prefix, this.header, layout, frameIndex);
+      if (storedFrame) return { parsed: this.header, storedFrame };
+    }
+    return { parsed: await this.readWhole() };
+  }
+
+  private async readWhole(): Promise<ParsedDicom> {
+    if (!this.whole) {
+      const rest = await this.reader.read(this.prefix.length, Number.POSITIVE_INFINITY);
+      this.whole = parseDicom(concat([this.prefix, rest]));
+    }
+    return this.whole;
+  }
+}
+
+/**
  * The file's header and frame `frameIndex` (0-based), reading as little as the layout allows: the
  * header (64 KB, more if it is longer), then the frame's byte range (native), or its offset-table
  * entry and fragments (encapsulated). Other frames are neither read nor decoded, so memory is one
@@ -154,24 +231,9 @@ async function encapsulatedFrame(
  * which also gives the same errors.
  */
 export async function readFrameForRendering(source: ByteSource, frameIndex: number): Promise<FrameForRendering> {
-  const reader = new CountingReader(source);
-  let prefix = await reader.read(0, FIRST_READ_BYTES);
-  for (;;) {
-    const complete = prefix.length >= reader.size;
-    const header = parseDicomHeader(prefix, complete);
-    if (header === 'MORE_BYTES' && prefix.length < MAX_HEADER_BYTES) {
-      prefix = concat([prefix, await reader.read(prefix.length, prefix.length * 4)]);
-      continue;
-    }
-    if (typeof header === 'object') {
-      const layout = readPixelLayout(header.dataSet);
-      checkBounds(layout, frameIndex);
-      const storedFrame = isNativeTransferSyntax(header.transferSyntaxUid)
-        ? await nativeFrame(reader, prefix, header, layout, frameIndex)
-        : await encapsulatedFrame(reader, prefix, header, layout, frameIndex);
-      if (storedFrame) return { parsed: header, storedFrame, bytesRead: reader.bytesRead };
-    }
-    const rest = await reader.read(prefix.length, Number.POSITIVE_INFINITY);
-    return { parsed: parseDicom(concat([prefix, rest])), bytesRead: reader.bytesRead };
-  }
+  const frames = await StoredFrameReader.open(source);
+  const layout = frames.layout();
+  if (layout) checkBounds(layout, frameIndex);
+  const frame = await frames.frame(frameIndex);
+  return { ...frame, bytesRead: frames.bytesRead };
 }
