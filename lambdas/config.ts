@@ -18,10 +18,18 @@ export const KEYS = {
   uploadPrefix: 'uploads/',
   /** Prefix of everything the processor derives from an upload. */
   derivedPrefix: 'derived/',
+  /**
+   * Answers too large for one Lambda response (a big series' DICOMweb metadata), served as a 302 to a presigned
+   * GET; the bucket's lifecycle removes them after a day. Named by a hash of what they answer, never by client text.
+   */
+  answerPrefix: 'answers/',
+  answer: (name: string): string => `answers/${name}`,
   upload: (id: string): string => `uploads/${id}`,
   derivedFolder: (id: string): string => `derived/${id}/`,
   png: (id: string): string => `derived/${id}/image.png`,
   attributes: (id: string): string => `derived/${id}/attributes.json`,
+  /** The instance's DICOM JSON (PS3.18 Annex F) for WADO-RS metadata, made once by the processor. */
+  metadata: (id: string): string => `derived/${id}/metadata.json`,
   /** The default rendering scaled to fit THUMBNAIL_MAX_PIXELS (the processor makes it; absent when the image is that small). */
   thumbnail: (id: string): string => `derived/${id}/thumbnail.png`,
   /** On-demand renderings (GET /png with parameters), cached by the png Lambda under their normalised name. */
@@ -36,11 +44,13 @@ export const KEYS = {
     `derived/${id}/image.png`,
     `derived/${id}/attributes.json`,
     `derived/${id}/thumbnail.png`,
+    `derived/${id}/metadata.json`,
   ],
   derivedObjects: (id: string): string[] => [
     `derived/${id}/image.png`,
     `derived/${id}/attributes.json`,
     `derived/${id}/thumbnail.png`,
+    `derived/${id}/metadata.json`,
   ],
 } as const;
 
@@ -118,6 +128,17 @@ export const TABLE = {
     },
     filesBySha256: { name: 'files-by-sha256', partitionKey: 'sha256', sortKey: 'created_key', projection: 'KEYS_ONLY' },
     studiesByDate: { name: 'studies-by-date', partitionKey: 'study_shard', sortKey: 'study_sort', projection: 'ALL' },
+    /**
+     * Series items (DICOMweb QIDO): a study's series by series number (`series_sort` = number#uid), and every
+     * series newest first (`series_created` = created_at#uid) over the write shards.
+     */
+    seriesByStudy: { name: 'series-by-study', partitionKey: 'series_study', sortKey: 'series_sort', projection: 'ALL' },
+    seriesByCreated: {
+      name: 'series-by-created',
+      partitionKey: 'series_shard',
+      sortKey: 'series_created',
+      projection: 'ALL',
+    },
   },
 } as const;
 

@@ -1,7 +1,9 @@
 // The identifiers a file record carries beside dicom_info, in the record's snake_case form.
 import type { DicomIdentifiers } from '../store/records.js';
 import { dicomInfo, summaryFields, type DicomInfo } from './attributes.js';
+import { toDicomJson, type DicomJsonDataset } from './dicom-json.js';
 import type { ParsedDicom } from './parse.js';
+import { qidoAttributes, type QidoAttributes } from './qido-attributes.js';
 
 /** DynamoDB index keys are at most 1,024 bytes (sort keys) and never empty: longer values are not indexed. */
 const MAX_INDEXED_BYTES = 1024;
@@ -9,6 +11,15 @@ const MAX_INDEXED_BYTES = 1024;
 function indexable(value: string | null | undefined): string | null {
   if (!value) return null;
   return Buffer.byteLength(value, 'utf8') <= MAX_INDEXED_BYTES ? value : null;
+}
+
+/**
+ * A UID (PS3.5 9.1: digits and dots, at most 64 characters) as an index key; anything else is not indexed, so a
+ * client's `|` or a 1,000-character "UID" never reaches index keys, tokens or cursors.
+ */
+export function indexableUid(value: string | null | undefined): string | null {
+  const uid = (value ?? '').trim();
+  return /^[0-9][0-9.]{0,63}$/.test(uid) ? uid : null;
 }
 
 /** Modality (CS): upper case; anything that is not a code string is not indexed. */
@@ -33,14 +44,36 @@ export function indexedInfoFields(info: DicomInfo): Pick<DicomIdentifiers, 'pati
   };
 }
 
-export function dicomIdentifiers(parsed: ParsedDicom): DicomIdentifiers {
+/** A kept query attribute larger than this is left out: records, series and study items stay small. */
+const MAX_QIDO_ATTRIBUTE_BYTES = 2048;
+
+function withoutLargeValues(dataset: DicomJsonDataset): DicomJsonDataset {
+  return Object.fromEntries(
+    Object.entries(dataset).filter(([, attribute]) => JSON.stringify(attribute).length <= MAX_QIDO_ATTRIBUTE_BYTES),
+  );
+}
+
+/** The record's `dicomweb` field: what QIDO-RS matches and returns for this instance, its series and its study. */
+export function dicomwebSummary(parsed: ParsedDicom, dataset: DicomJsonDataset = toDicomJson(parsed)): string {
+  const levels = qidoAttributes(dataset, parsed.transferSyntaxUid || null);
+  const small: QidoAttributes = {
+    study: withoutLargeValues(levels.study),
+    series: withoutLargeValues(levels.series),
+    instance: withoutLargeValues(levels.instance),
+  };
+  return JSON.stringify(small);
+}
+
+/** `dataset`: the instance's DICOM JSON when the caller has made it already. */
+export function dicomIdentifiers(parsed: ParsedDicom, dataset?: DicomJsonDataset): DicomIdentifiers {
   const s = summaryFields(parsed);
   return {
+    dicomweb: dicomwebSummary(parsed, dataset),
     ...indexedInfoFields(dicomInfo(parsed)),
-    sop_instance_uid: indexable(s.sopInstanceUid),
+    sop_instance_uid: indexableUid(s.sopInstanceUid),
     sop_class_uid: s.sopClassUid,
-    study_instance_uid: indexable(s.studyInstanceUid),
-    series_instance_uid: indexable(s.seriesInstanceUid),
+    study_instance_uid: indexableUid(s.studyInstanceUid),
+    series_instance_uid: indexableUid(s.seriesInstanceUid),
     transfer_syntax_uid: s.transferSyntaxUid,
     number_of_frames: s.numberOfFrames,
   };

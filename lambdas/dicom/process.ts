@@ -3,6 +3,7 @@ import { THUMBNAIL_MAX_PIXELS } from '../config.js';
 import type { ImageState, ProcessedResult } from '../store/records.js';
 import { HttpError } from '../http/errors.js';
 import { buildAttributes, dicomInfo } from './attributes.js';
+import { stringifyDicomJson, toDicomJson } from './dicom-json.js';
 import { dicomIdentifiers } from './identifiers.js';
 import { parseDicom, type ParsedDicom } from './parse.js';
 import { encodePng } from './png.js';
@@ -13,10 +14,12 @@ import { downscale, fitWithin } from './resize.js';
  * Version of what the processor derives (attributes JSON, PNG, record summary). Bump it when a
  * parser or renderer change alters that output; `scripts/reprocess-all.ts` then rebuilds older records.
  */
-export const DERIVED_SCHEMA_VERSION = 1;
+export const DERIVED_SCHEMA_VERSION = 2;
 
 export interface ProcessOutcome {
   attributesJson: Uint8Array;
+  /** The instance's DICOM JSON (WADO-RS metadata); BulkDataURIs relative to the instance (`bulkdata/<path>`). */
+  metadataJson: Uint8Array;
   png?: Uint8Array;
   /** The default rendering fitted into THUMBNAIL_MAX_PIXELS; absent when the image is no larger. */
   thumbnail?: Uint8Array;
@@ -54,14 +57,17 @@ async function renderDefault(
 export async function processDicom(bytes: Uint8Array): Promise<ProcessOutcome> {
   const parsed = parseDicom(bytes);
   const document = buildAttributes(parsed);
+  // One path segment per BulkDataURI (`bulkdata/00540016.0.00181072`): the route's {path} cannot hold a slash.
+  const dataset = toDicomJson(parsed, { bulkDataUri: (path) => `bulkdata/${path.join('.')}` });
   const { png, thumbnail, image } = await renderDefault(parsed);
   return {
     attributesJson: new TextEncoder().encode(JSON.stringify(document)),
+    metadataJson: new TextEncoder().encode(stringifyDicomJson(dataset)),
     ...(png ? { png } : {}),
     ...(thumbnail ? { thumbnail } : {}),
     result: {
       dicom_info: dicomInfo(parsed),
-      ...dicomIdentifiers(parsed),
+      ...dicomIdentifiers(parsed, dataset),
       image,
       attribute_count: document.count,
       schema_version: DERIVED_SCHEMA_VERSION,

@@ -173,8 +173,9 @@ export async function respondWithFiles(request: ListingRequest): Promise<APIGate
 }
 
 /** A study row as the study routes show it. */
-function studyJson(study: StudySummary): StudySummary & { files: string } {
-  return { ...study, files: `/studies/${study.study_instance_uid}/files` };
+function studyJson(study: StudySummary): Omit<StudySummary, 'dicomweb'> & { files: string } {
+  const { dicomweb: _dicomweb, ...summary } = study;
+  return { ...summary, files: `/studies/${study.study_instance_uid}/files` };
 }
 
 /** `{"count", "studies", "next_cursor"}`: one page of studies, newest study date first. */

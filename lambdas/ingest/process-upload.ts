@@ -64,6 +64,7 @@ export async function processUpload({ objects, records }: Stores, id: string, an
   const metadata = { 'schema-version': String(DERIVED_SCHEMA_VERSION) };
   await Promise.all([
     objects.put(KEYS.attributes(id), outcome.attributesJson, 'application/json', metadata),
+    objects.put(KEYS.metadata(id), outcome.metadataJson, 'application/dicom+json', metadata),
     // A reprocess must not leave an older PNG behind.
     outcome.png ? objects.put(KEYS.png(id), outcome.png, 'image/png', metadata) : objects.delete([KEYS.png(id)]),
     // Only a file processed before (a reprocess) can have an older thumbnail or cached renderings,

@@ -9,13 +9,41 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TABLE } from '../config.js';
-import { studyPartition } from './dynamo-queries.js';
-import { shardOf } from './index-keys.js';
-import type { StudySummary } from './queries.js';
+import { seriesPartition, studyPartition } from './dynamo-queries.js';
+import { shardOf, type CountedIn } from './index-keys.js';
+import type { SeriesSummary, StudySummary } from './queries.js';
 import type { FileRecord } from './records.js';
 
 /** Study items share the table with file records; a file id is a UUID, so these never collide. */
 export const studyItemId = (studyUid: string): string => `STUDY#${studyUid}`;
+export const seriesItemId = (seriesUid: string): string => `SERIES#${seriesUid}`;
+
+/** The QIDO-RS attributes of one level from a record's `dicomweb` JSON text, as JSON text (undefined if none). */
+function levelJson(record: FileRecord | undefined, level: 'study' | 'series'): string | undefined {
+  if (!record?.dicomweb) return undefined;
+  try {
+    const parsed = JSON.parse(record.dicomweb) as Record<string, unknown>;
+    return parsed[level] ? JSON.stringify(parsed[level]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A study's series in series-number order although the index is read newest (highest key) first: the key
+ * counts down from 2,000,000,000 - SeriesNumber; a series without a number sorts last.
+ */
+export function seriesSortKey(seriesNumber: number | undefined, seriesUid: string): string {
+  const rank = seriesNumber === undefined ? 0 : Math.min(Math.max(2_000_000_000 - seriesNumber, 1), 4_000_000_000);
+  return `${String(rank).padStart(10, '0')}#${seriesUid}`;
+}
+
+function seriesNumberOf(record: FileRecord | undefined): number | undefined {
+  const json = levelJson(record, 'series');
+  if (!json) return undefined;
+  const value = (JSON.parse(json) as Record<string, { Value?: unknown[] }>)['00200011']?.Value?.[0];
+  return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+}
 
 /** One counter per modality (`modality_count_CT`): a set could not be decremented when a file goes. */
 const MODALITY_COUNT_PREFIX = 'modality_count_';
@@ -55,7 +83,9 @@ export async function adjustStudy(
   }
   const key = marshall({ [TABLE.partitionKey]: studyItemId(study.studyUid) });
   if (delta > 0) {
+    const studyJson = levelJson(record, 'study');
     const describe: Record<string, string | null> = {
+      ...(studyJson ? { study_json: studyJson } : {}),
       kind: 'study',
       study_instance_uid: study.studyUid,
       [TABLE.indexes.studiesByDate.partitionKey]: studyPartition(shardOf(study.studyUid)),
@@ -165,6 +195,171 @@ async function sortByLateDate(
   }
 }
 
+/**
+ * Counts a file in (+1) or out of (-1) its series, as adjustStudy does for studies (call it after the study's +1
+ * and before its -1). The study's number of series moves exactly when a series' count goes 0 -> 1 or 1 -> 0; a
+ * series item is removed only while its count is 0.
+ */
+export async function adjustSeries(
+  client: DynamoDBClient,
+  tableName: string,
+  delta: 1 | -1,
+  counted: CountedIn,
+  record?: FileRecord,
+): Promise<void> {
+  const seriesUid = counted.seriesUid;
+  if (!seriesUid) return;
+  const key = marshall({ [TABLE.partitionKey]: seriesItemId(seriesUid) });
+  const now = new Date().toISOString();
+  const I = TABLE.indexes;
+  let count: number | undefined;
+  if (delta > 0) {
+    const seriesJson = levelJson(record, 'series');
+    const names: Record<string, string> = {
+      '#count': 'instance_count',
+      '#modified': 'modified_at',
+      '#kind': 'kind',
+      '#uid': 'series_instance_uid',
+      '#study': I.seriesByStudy.partitionKey,
+      '#sort': I.seriesByStudy.sortKey,
+      '#shard': I.seriesByCreated.partitionKey,
+      '#createdKey': I.seriesByCreated.sortKey,
+      '#created': 'created_at',
+    };
+    const values: Record<string, unknown> = {
+      ':one': 1,
+      ':now': now,
+      ':kind': 'series',
+      ':uid': seriesUid,
+      ':study': counted.studyUid,
+      ':sort': seriesSortKey(seriesNumberOf(record), seriesUid),
+      ':shard': seriesPartition(shardOf(seriesUid)),
+      ':createdKey': `${now}#${seriesUid}`,
+    };
+    const sets = [
+      '#modified = :now',
+      '#kind = :kind',
+      '#uid = :uid',
+      '#study = :study',
+      '#sort = :sort',
+      '#shard = :shard',
+      '#createdKey = if_not_exists(#createdKey, :createdKey)',
+      '#created = if_not_exists(#created, :now)',
+    ];
+    if (counted.modality) {
+      names['#modality'] = 'modality';
+      values[':modality'] = counted.modality;
+      sets.push('#modality = :modality');
+    }
+    if (seriesJson) {
+      names['#json'] = 'series_json';
+      values[':json'] = seriesJson;
+      sets.push('#json = :json');
+    }
+    const response = await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: key,
+        UpdateExpression: `SET ${sets.join(', ')} ADD #count :one`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: marshall(values),
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    count = Number(response.Attributes?.instance_count?.N ?? NaN);
+    if (count === 1) await adjustSeriesCount(client, tableName, counted.studyUid, 1);
+    return;
+  }
+  try {
+    const response = await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: key,
+        UpdateExpression: 'SET #modified = :now ADD #count :minus',
+        ConditionExpression: 'attribute_exists(#id)',
+        ExpressionAttributeNames: { '#count': 'instance_count', '#modified': 'modified_at', '#id': TABLE.partitionKey },
+        ExpressionAttributeValues: marshall({ ':now': now, ':minus': -1 }),
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    count = Number(response.Attributes?.instance_count?.N ?? NaN);
+  } catch (error) {
+    if (isConditionFailure(error)) return;
+    throw error;
+  }
+  if (count !== 0) return;
+  await adjustSeriesCount(client, tableName, counted.studyUid, -1);
+  try {
+    await client.send(
+      new DeleteItemCommand({
+        TableName: tableName,
+        Key: key,
+        ConditionExpression: '#count <= :zero',
+        ExpressionAttributeNames: { '#count': 'instance_count' },
+        ExpressionAttributeValues: marshall({ ':zero': 0 }),
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
+
+/** The study's number of series; a study item that is gone stays gone. */
+async function adjustSeriesCount(client: DynamoDBClient, tableName: string, studyUid: string, delta: 1 | -1) {
+  try {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: marshall({ [TABLE.partitionKey]: studyItemId(studyUid) }),
+        UpdateExpression: 'ADD #series :delta',
+        ConditionExpression: 'attribute_exists(#id)',
+        ExpressionAttributeNames: { '#series': 'series_count', '#id': TABLE.partitionKey },
+        ExpressionAttributeValues: marshall({ ':delta': delta }),
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
+
+function parseDataset(text: unknown): Record<string, unknown> | undefined {
+  if (typeof text !== 'string') return undefined;
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+export function toSeriesSummary(item: Record<string, AttributeValue>): SeriesSummary {
+  const raw = unmarshall(item) as Record<string, unknown>;
+  const text = (field: string): string | null => (typeof raw[field] === 'string' ? (raw[field] as string) : null);
+  return {
+    series_instance_uid: text('series_instance_uid') ?? '',
+    study_instance_uid: text(TABLE.indexes.seriesByStudy.partitionKey) ?? '',
+    modality: text('modality'),
+    number_of_instances: typeof raw.instance_count === 'number' ? raw.instance_count : 0,
+    created_at: text('created_at') ?? '',
+    modified_at: text('modified_at') ?? '',
+    dicomweb: (parseDataset(raw.series_json) ?? {}) as SeriesSummary['dicomweb'],
+  };
+}
+
+export async function getSeriesItem(
+  client: DynamoDBClient,
+  tableName: string,
+  seriesUid: string,
+): Promise<SeriesSummary | undefined> {
+  const response = await client.send(
+    new GetItemCommand({
+      TableName: tableName,
+      Key: marshall({ [TABLE.partitionKey]: seriesItemId(seriesUid) }),
+      ConsistentRead: true,
+    }),
+  );
+  return response.Item ? toSeriesSummary(response.Item) : undefined;
+}
+
 export function toStudySummary(item: Record<string, AttributeValue>): StudySummary {
   const raw = unmarshall(item) as Record<string, unknown>;
   const text = (field: string): string | null => (typeof raw[field] === 'string' ? (raw[field] as string) : null);
@@ -180,8 +375,10 @@ export function toStudySummary(item: Record<string, AttributeValue>): StudySumma
     study_description: text('study_description'),
     modalities_in_study: modalities,
     number_of_instances: typeof raw.instance_count === 'number' ? raw.instance_count : 0,
+    number_of_series: typeof raw.series_count === 'number' ? raw.series_count : 0,
     created_at: text('created_at') ?? '',
     modified_at: text('modified_at') ?? '',
+    dicomweb: (parseDataset(raw.study_json) ?? {}) as StudySummary['dicomweb'],
   };
 }
 

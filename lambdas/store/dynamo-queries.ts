@@ -216,6 +216,25 @@ export function planStudyQuery(range?: FileFilters['study_date']): QueryPlan {
 }
 
 export const studyPartition = (shard: number): string => `STUDY#${shard}`;
+export const seriesPartition = (shard: number): string => `SERIES#${shard}`;
+
+/** A study's series in series-number order (one partition), or every series newest first (the write shards). */
+export function planSeriesQuery(studyUid?: string): QueryPlan {
+  if (studyUid) {
+    const index = TABLE.indexes.seriesByStudy;
+    return {
+      index: index.name,
+      streams: [{ index, partition: studyUid }],
+      keyPattern: /^\d{10}#[0-9.]{1,64}$/,
+    };
+  }
+  const index = TABLE.indexes.seriesByCreated;
+  return {
+    index: index.name,
+    streams: shards().map((s) => ({ index, partition: seriesPartition(s) })),
+    keyPattern: new RegExp(`^${CREATED.replace('[0-9a-f-]{36}', '[0-9.]{1,64}')}$`),
+  };
+}
 
 /** Where a page starts: after (exclusive) or at (inclusive) a sort key of the plan's order. */
 interface Position {

@@ -10,10 +10,19 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TABLE } from '../config.js';
-import { adjustStudy, changeDuplicates, findDuplicates, getStudyItem, toStudySummary } from './dynamo-links.js';
-import { planFileQuery, planStudyQuery, readPage } from './dynamo-queries.js';
+import {
+  adjustSeries,
+  adjustStudy,
+  changeDuplicates,
+  findDuplicates,
+  getSeriesItem,
+  getStudyItem,
+  toSeriesSummary,
+  toStudySummary,
+} from './dynamo-links.js';
+import { planFileQuery, planSeriesQuery, planStudyQuery, readPage } from './dynamo-queries.js';
 import { fromFileItem, keyUpdates, parseStudyToken, STUDY_COUNTED, studyToken, toFileItem } from './index-keys.js';
-import type { FileFilters, Page, PageRequest, StudyFilters, StudySummary } from './queries.js';
+import type { FileFilters, Page, PageRequest, SeriesSummary, StudyFilters, StudySummary } from './queries.js';
 import type { FileRecord, ProcessedResult, ProcessingStatus, ReceivedObject, RecordStore } from './records.js';
 
 const MARSHALL = { removeUndefinedValues: true, convertClassInstanceToMap: false } as const;
@@ -63,13 +72,21 @@ export class DynamoRecordStore implements RecordStore {
     await allSettledOrThrow([this.recountStudy(undefined, token, record), alongside?.()]);
   }
 
-  /** Moves a file's count from the study it was counted in to the one it is in now. */
+  /**
+   * Moves a file's count from the study and series it was counted in to those it is in now. Only what changed
+   * moves (a record counted before series existed gains its series and keeps its study count); a series is
+   * counted out before its study and in after it, so the study's number of series always has an item to live on.
+   */
   private async recountStudy(before: unknown, after: string | undefined, record: FileRecord): Promise<void> {
     if (before === after) return;
     const previous = parseStudyToken(before);
     const next = parseStudyToken(after);
-    if (previous) await adjustStudy(this.client, this.tableName, -1, previous);
-    if (next) await adjustStudy(this.client, this.tableName, 1, next, record);
+    const sameStudy = previous?.studyUid === next?.studyUid && previous?.modality === next?.modality;
+    const sameSeries = previous?.studyUid === next?.studyUid && previous?.seriesUid === next?.seriesUid;
+    if (previous && !sameSeries) await adjustSeries(this.client, this.tableName, -1, previous);
+    if (previous && !sameStudy) await adjustStudy(this.client, this.tableName, -1, previous);
+    if (next && !sameStudy) await adjustStudy(this.client, this.tableName, 1, next, record);
+    if (next && !sameSeries) await adjustSeries(this.client, this.tableName, 1, next, record);
   }
 
   /** Links a record with the copies of it already in the table (as markReady does; a table restore needs it). */
@@ -99,6 +116,19 @@ export class DynamoRecordStore implements RecordStore {
 
   getStudy(studyInstanceUid: string): Promise<StudySummary | undefined> {
     return getStudyItem(this.client, this.tableName, studyInstanceUid);
+  }
+
+  async listSeries(page: PageRequest, studyInstanceUid?: string): Promise<Page<SeriesSummary>> {
+    const result = await readPage(this.client, this.tableName, planSeriesQuery(studyInstanceUid), page);
+    return { ...result, items: result.items.map(toSeriesSummary) };
+  }
+
+  getSeries(seriesInstanceUid: string): Promise<SeriesSummary | undefined> {
+    return getSeriesItem(this.client, this.tableName, seriesInstanceUid);
+  }
+
+  async findBySopInstanceUid(sopInstanceUid: string): Promise<string[]> {
+    return findDuplicates(this.client, this.tableName, { id: '', sop_instance_uid: sopInstanceUid });
   }
 
   async get(id: string): Promise<FileRecord | undefined> {
@@ -276,8 +306,13 @@ export class DynamoRecordStore implements RecordStore {
     // Only the caller whose delete removed the item gets it back: it alone counts the file out.
     const study = parseStudyToken(old[STUDY_COUNTED]);
     const { duplicate_of: duplicates } = fromFileItem(old);
+    const countOut = async (): Promise<void> => {
+      if (!study) return;
+      await adjustSeries(this.client, this.tableName, -1, study);
+      await adjustStudy(this.client, this.tableName, -1, study);
+    };
     await allSettledOrThrow([
-      study && adjustStudy(this.client, this.tableName, -1, study),
+      countOut(),
       ...(duplicates ?? []).map((other) => changeDuplicates(this.client, this.tableName, other, 'DELETE', [id])),
       alongside?.(),
     ]);

@@ -86,14 +86,28 @@ export function fromFileItem(item: Record<string, unknown>): FileRecord {
   return record as unknown as FileRecord;
 }
 
-export function studyToken(record: Pick<FileRecord, 'study_instance_uid' | 'modality'>): string | undefined {
-  return record.study_instance_uid ? `${record.study_instance_uid}|${record.modality ?? ''}` : undefined;
+/**
+ * The study and series a file is counted in, with its modality: `study|modality|series` (none of them can hold a
+ * `|`: UIDs are digits and dots, modalities code strings). Records counted before series existed hold `study|modality`.
+ */
+export function studyToken(
+  record: Pick<FileRecord, 'study_instance_uid' | 'modality'> & Partial<Pick<FileRecord, 'series_instance_uid'>>,
+): string | undefined {
+  return record.study_instance_uid
+    ? `${record.study_instance_uid}|${record.modality ?? ''}|${record.series_instance_uid ?? ''}`
+    : undefined;
 }
 
-export function parseStudyToken(token: unknown): { studyUid: string; modality: string | null } | undefined {
+export interface CountedIn {
+  studyUid: string;
+  modality: string | null;
+  seriesUid: string | null;
+}
+
+export function parseStudyToken(token: unknown): CountedIn | undefined {
   if (typeof token !== 'string') return undefined;
-  const [studyUid, modality] = token.split('|');
-  return studyUid ? { studyUid, modality: modality || null } : undefined;
+  const [studyUid, modality, seriesUid] = token.split('|');
+  return studyUid ? { studyUid, modality: modality || null, seriesUid: seriesUid || null } : undefined;
 }
 
 /**

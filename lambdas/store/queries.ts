@@ -1,4 +1,5 @@
 // What a listing asks the RecordStore for (filters, a page) and what it gets back (a page, a study row).
+import type { DicomJsonDataset } from '../dicom/dicom-json.js';
 import type { ProcessingStatus } from './records.js';
 
 /** Page sizes of GET /dicom, POST /dicom/search and the study routes. */
@@ -59,6 +60,21 @@ export interface StudySummary {
   study_description: string | null;
   modalities_in_study: string[];
   number_of_instances: number;
+  number_of_series: number;
   created_at: string;
   modified_at: string;
+  /** The study-level QIDO-RS attributes (DICOM JSON) of the latest file counted in; not part of GET /studies. */
+  dicomweb: DicomJsonDataset;
+}
+
+/** One series (DICOMweb QIDO-RS): maintained per SeriesInstanceUID as files arrive and go. */
+export interface SeriesSummary {
+  series_instance_uid: string;
+  study_instance_uid: string;
+  modality: string | null;
+  number_of_instances: number;
+  created_at: string;
+  modified_at: string;
+  /** The series-level QIDO-RS attributes (DICOM JSON) of the latest file counted in. */
+  dicomweb: DicomJsonDataset;
 }

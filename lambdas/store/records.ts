@@ -1,6 +1,6 @@
 // The file record model and the RecordStore interface the handlers depend on.
 import type { DicomInfo } from '../dicom/attributes.js';
-import type { FileFilters, Page, PageRequest, StudyFilters, StudySummary } from './queries.js';
+import type { FileFilters, Page, PageRequest, SeriesSummary, StudyFilters, StudySummary } from './queries.js';
 
 export type ProcessingStatus = 'PROCESSING' | 'READY' | 'FAILED';
 
@@ -22,6 +22,8 @@ export interface DicomIdentifiers {
   series_instance_uid: string | null;
   transfer_syntax_uid: string | null;
   number_of_frames: number | null;
+  /** JSON text of the QIDO-RS attributes (lambdas/dicom/qido-attributes.ts QidoAttributes); absent on older records. */
+  dicomweb?: string;
 }
 
 /** A file the client sends straight to S3 (POST /dicom/uploads); removed from the record when the bytes arrive. */
@@ -105,6 +107,11 @@ export interface RecordStore {
   /** One page of studies, newest study date first; with a date range, only studies dated in it. */
   listStudies(page: PageRequest, filters?: StudyFilters): Promise<Page<StudySummary>>;
   getStudy(studyInstanceUid: string): Promise<StudySummary | undefined>;
+  /** One page of series, in series-number order within a study, or newest first across all studies. */
+  listSeries(page: PageRequest, studyInstanceUid?: string): Promise<Page<SeriesSummary>>;
+  getSeries(seriesInstanceUid: string): Promise<SeriesSummary | undefined>;
+  /** Ids of the records holding this SOP Instance UID (usually one; copies of a file share it). */
+  findBySopInstanceUid(sopInstanceUid: string): Promise<string[]>;
   /** The bytes are stored: record their real size and hash, end the upload wait (TTL); false when the record is gone. */
   markReceived(id: string, received: ReceivedObject, processingDeadline: string): Promise<boolean>;
   /** Marks a record READY with what the processor found; false when the record is gone (deleted meanwhile). */

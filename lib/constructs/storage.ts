@@ -5,7 +5,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { TABLE, tableIndexes } from '../../lambdas/config.js';
+import { KEYS, TABLE, tableIndexes } from '../../lambdas/config.js';
 import { BUCKET_CORS } from '../../lambdas/http/cors.js';
 
 /**
@@ -54,6 +54,8 @@ export class Storage extends Construct {
         { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
         { id: 'expire-deleted-and-overwritten', noncurrentVersionExpiration: Duration.days(RECOVERY_DAYS) },
         { id: 'remove-expired-delete-markers', expiredObjectDeleteMarker: true },
+        // Large DICOMweb answers handed out as presigned redirects are needed for minutes, kept for a day.
+        { id: 'expire-large-answers', prefix: KEYS.answerPrefix, expiration: Duration.days(1) },
       ],
       removalPolicy,
       autoDeleteObjects: props.destroyData,
