@@ -15,8 +15,14 @@ export interface StorageAccess {
 }
 
 export interface RouteDefinition {
-  /** Logical name: also the handler module `lambdas/handlers/<name>.ts` and the CDK construct id. */
+  /** Logical name: also the handler module `lambdas/handlers/<name>.ts` and the CDK construct id, unless `handler` says otherwise. */
   readonly name: string;
+  /**
+   * The handler module (`lambdas/handlers/<handler>.ts`) and Lambda when several routes share one (DICOMweb's many
+   * resources: one warm function per kind of work, fewer stack resources). Sharing routes have the same access,
+   * memory, timeout, audit and cursors.
+   */
+  readonly handler?: string;
   readonly method: 'GET' | 'POST' | 'DELETE';
   /** API Gateway resource path; `{id}` is a path parameter. */
   readonly path: string;
@@ -30,6 +36,29 @@ export interface RouteDefinition {
   readonly cursors?: boolean;
   /** Writes an audit line per request (who did this to which file; lambdas/http/access.ts); its logs are kept long. */
   readonly audit?: AuditAction;
+}
+
+/** The handler module and Lambda that serve a route. */
+export function handlerOf(route: RouteDefinition): string {
+  return route.handler ?? route.name;
+}
+
+/** An instance under a study (paths relative to `/dicomweb/studies/{study}`). */
+const INSTANCE = '/series/{series}/instances/{instance}';
+
+/** GET routes under `/dicomweb/studies/{study}` served by one shared handler module (its name prefixes theirs). */
+function dicomwebRoutes(
+  handler: string,
+  suffixes: readonly string[],
+  settings: Pick<RouteDefinition, 'access' | 'memoryMb' | 'audit'>,
+): RouteDefinition[] {
+  return suffixes.map((suffix, i) => ({
+    name: `${handler}${i}`,
+    handler,
+    method: 'GET',
+    path: `/dicomweb/studies/{study}${suffix}`,
+    ...settings,
+  }));
 }
 
 export const ROUTES: readonly RouteDefinition[] = [
@@ -126,6 +155,60 @@ export const ROUTES: readonly RouteDefinition[] = [
     timeoutSeconds: 28,
     audit: 'reprocess',
   },
+  // DICOMweb (PS3.18) under /dicomweb: QIDO-RS searches served from the study, series and file indexes.
+  ...(
+    [
+      ['dicomwebStudies', '/dicomweb/studies'],
+      ['dicomwebStudySeries', '/dicomweb/studies/{study}/series'],
+      ['dicomwebSeries', '/dicomweb/series'],
+      ['dicomwebStudyInstances', '/dicomweb/studies/{study}/instances'],
+      ['dicomwebSeriesInstances', '/dicomweb/studies/{study}/series/{series}/instances'],
+      ['dicomwebInstances', '/dicomweb/instances'],
+    ] as const
+  ).map(([name, path]): RouteDefinition => ({
+    name,
+    handler: 'dicomwebSearch',
+    method: 'GET',
+    path,
+    access: { tableRead: true },
+    audit: 'list',
+  })),
+  // WADO-RS: metadata made at ingest (derived/<id>/metadata.json; an older file's is parsed from its original),
+  // with answers too large for one Lambda response written under answers/ and redirected to.
+  ...dicomwebRoutes('dicomwebMetadata', ['/metadata', '/series/{series}/metadata', `${INSTANCE}/metadata`], {
+    access: { s3Read: ['uploads/', 'derived/'], s3Write: ['answers/'], tableRead: true },
+    memoryMb: 1024,
+    audit: 'read',
+  }),
+  // The stored files (multipart application/dicom) and the bulk data the metadata's BulkDataURIs name.
+  ...dicomwebRoutes('dicomwebRetrieve', ['', '/series/{series}', INSTANCE, `${INSTANCE}/bulkdata/{path}`], {
+    access: { s3Read: ['uploads/'], tableRead: true },
+    memoryMb: 1024,
+    audit: 'download',
+  }),
+  // Frames as stored or decoded, read from the original by byte ranges.
+  ...dicomwebRoutes('dicomwebFrames', [`${INSTANCE}/frames/{frames}`], {
+    access: { s3Read: ['uploads/'], tableRead: true },
+    memoryMb: 1024,
+    audit: 'read',
+  }),
+  // Rendered images and thumbnails through the png route's pipeline and cache (derived/<id>/render/).
+  ...dicomwebRoutes(
+    'dicomwebRendered',
+    [
+      `${INSTANCE}/rendered`,
+      `${INSTANCE}/frames/{frames}/rendered`,
+      '/thumbnail',
+      '/series/{series}/thumbnail',
+      `${INSTANCE}/thumbnail`,
+      `${INSTANCE}/frames/{frames}/thumbnail`,
+    ],
+    {
+      access: { s3Read: ['uploads/', 'derived/'], s3Write: ['derived/'], s3Delete: ['derived/'], tableRead: true },
+      memoryMb: 1024,
+      audit: 'read',
+    },
+  ),
 ];
 
 /** The processor: not an HTTP route; S3 ObjectCreated:* events on the upload prefix trigger it. */

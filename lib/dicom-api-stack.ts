@@ -1,12 +1,14 @@
 // The stack: storage, the REST API and the processor, composed with their access control and monitoring; the
 // outputs a user needs to call it; and the context flags that choose the security options.
-import { Aws, CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Fn, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { parseOrigins } from '../lambdas/http/cors.js';
 import { Api, type AuthMode } from './constructs/api.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { Processor } from './constructs/processor.js';
 import { Storage } from './constructs/storage.js';
+import { Viewer } from './constructs/viewer.js';
+import { viewerDistDir } from './viewer-config.js';
 
 export interface DicomApiStackProps extends StackProps {
   /** Delete the bucket (and its objects), the table, the key and the kept logs on `cdk destroy`; default: retained. */
@@ -21,10 +23,14 @@ export interface DicomApiStackProps extends StackProps {
   readonly tracing?: boolean;
   /** Mail alarms here (an SNS topic with an e-mail subscription); default no topic. */
   readonly alarmEmail?: string;
+  /** Deploy the OHIF viewer (CloudFront + a private bucket) reading the API's /dicomweb; default off. */
+  readonly viewer?: boolean;
+  /** The viewer's build; default the install script's cache (lib/viewer-config.ts). */
+  readonly viewerDistDir?: string;
 }
 
 /** The context flags of `cdk deploy -c name=value` (README "Security" has the table). */
-export const CONTEXT_FLAGS = ['auth', 'corsOrigins', 'kms', 'tracing', 'alarmEmail', 'destroyData'] as const;
+export const CONTEXT_FLAGS = ['auth', 'corsOrigins', 'kms', 'tracing', 'alarmEmail', 'destroyData', 'viewer'] as const;
 
 const AUTH_MODES: Record<string, AuthMode> = { apikey: 'apiKey', iam: 'iam', none: 'none' };
 
@@ -52,6 +58,7 @@ export function stackOptionsFromContext(context: (key: string) => unknown): Dico
     kms: flag('kms'),
     tracing: flag('tracing'),
     destroyData: flag('destroyData'),
+    viewer: flag('viewer'),
     ...(alarmEmail ? { alarmEmail } : {}),
   };
 }
@@ -61,6 +68,7 @@ export class DicomApiStack extends Stack {
   readonly api: Api;
   readonly processor: Processor;
   readonly monitoring: Monitoring;
+  readonly viewer?: Viewer;
 
   constructor(scope: Construct, id: string, props: DicomApiStackProps = {}) {
     super(scope, id, props);
@@ -68,12 +76,15 @@ export class DicomApiStack extends Stack {
     this.storage = new Storage(this, 'Storage', { destroyData, kms: props.kms ?? false });
     const { bucket, table, dataKey } = this.storage;
     const settings = { ...(dataKey ? { dataKey } : {}), tracing: props.tracing ?? false };
+    // The viewer (built after the API it reads) calls the API from its CloudFront origin: allowed by CORS, resolved late.
+    const viewerOrigin = props.viewer ? [Lazy.string({ produce: () => this.viewer!.origin })] : [];
+    const corsOrigins = [...(props.corsOrigins ?? []), ...viewerOrigin];
     this.api = new Api(this, 'Api', {
       bucket,
       table,
       ...settings,
       auth: props.auth ?? 'apiKey',
-      corsOrigins: props.corsOrigins ?? [],
+      corsOrigins,
       retainLogs: !destroyData,
     });
     this.processor = new Processor(this, 'Processor', { bucket, table, ...settings });
@@ -81,10 +92,19 @@ export class DicomApiStack extends Stack {
     const restApi = this.api.restApi;
     // The built-in page (served by the API itself) PUTs large uploads to the bucket: its origin, plus the CORS ones.
     const apiOrigin = Fn.join('', ['https://', restApi.restApiId, '.execute-api.', Aws.REGION, '.', Aws.URL_SUFFIX]);
-    this.storage.allowBrowserOrigins([apiOrigin, ...(props.corsOrigins ?? [])]);
+    this.storage.allowBrowserOrigins([apiOrigin, ...corsOrigins]);
+    const apiUrl = Fn.join('', [apiOrigin, '/', restApi.deploymentStage.stageName]);
+    if (props.viewer) {
+      this.viewer = new Viewer(this, 'Viewer', {
+        distDir: props.viewerDistDir ?? viewerDistDir(),
+        dicomwebRoot: Fn.join('', [apiUrl, '/dicomweb']),
+        apiKeyRequired: this.api.auth === 'apiKey',
+        destroyData,
+      });
+    }
 
     const functions = new Map([
-      ...this.api.functions,
+      ...this.api.handlerFunctions,
       ['processor', this.processor.function],
       ['processingFailed', this.processor.failureFunction],
     ]);
@@ -99,8 +119,14 @@ export class DicomApiStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the API (no trailing slash): curl "$API_URL/dicom"',
-      value: Fn.join('', [apiOrigin, '/', restApi.deploymentStage.stageName]),
+      value: apiUrl,
     });
+    if (this.viewer) {
+      new CfnOutput(this, 'ViewerUrl', {
+        description: 'The OHIF viewer, reading this API over DICOMweb (it asks for the API key once)',
+        value: this.viewer.url,
+      });
+    }
     if (this.api.apiKey) {
       new CfnOutput(this, 'ApiKeyId', {
         description: 'The API key id; its value: aws apigateway get-api-key --api-key <id> --include-value',

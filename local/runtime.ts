@@ -11,7 +11,7 @@ import { getStores, setStores } from '../lambdas/commons.js';
 import { ENV, KEYS, LARGE_UPLOAD_ROUTE, MAX_UPLOAD_BODY_BYTES } from '../lambdas/config.js';
 import { API_KEY_HEADER, INVALID_API_KEY, localApiKeyId } from '../lambdas/http/access.js';
 import { corsHeaders, preflightHeaders } from '../lambdas/http/cors.js';
-import { PROCESSING_FAILED, PROCESSOR, ROUTES } from '../lambdas/routes.js';
+import { handlerOf, PROCESSING_FAILED, PROCESSOR, ROUTES } from '../lambdas/routes.js';
 import type { FileRecord } from '../lambdas/store/records.js';
 import { deadLetterEvent, deliverDeadLetter, type DeadLetterHandler } from './dead-letters.js';
 import { RouteMatcher, toProxyEvent, writeGatewayError, writeProxyResult } from './api-gateway.js';
@@ -19,6 +19,7 @@ import { localCursorSecret } from './cursor-secret.js';
 import { LOCAL_REGION, startEmulators, storageEnvironment, type Emulators } from './emulators.js';
 import { ProcessorPool } from './processor-pool.js';
 import { encodeEventKey, toProcessorEvent } from './s3-events.js';
+import { serveViewer } from './viewer.js';
 
 /** The methods of the route table: a path any of them serves answers a CORS preflight. */
 const ROUTE_METHODS = ['GET', 'POST', 'DELETE'] as const;
@@ -40,6 +41,8 @@ export interface LocalRuntimeOptions {
   apiKey?: string;
   /** Browser origins allowed by CORS (preflight, response headers, the bucket's rule); `npm start`: CORS_ORIGINS. */
   corsOrigins?: readonly string[];
+  /** The OHIF build served at /viewer/; default OHIF_VIEWER_DIR or the install script's cache (local/viewer.ts). */
+  viewerDir?: string;
 }
 
 export interface LocalRuntime {
@@ -113,7 +116,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const handlers = new Map<string, Handler>();
   for (const route of ROUTES) {
     // The handler module the route table names, the same file CDK bundles for that route's Lambda.
-    const modulePath = new URL(`../lambdas/handlers/${route.name}.ts`, import.meta.url).href;
+    const modulePath = new URL(`../lambdas/handlers/${handlerOf(route)}.ts`, import.meta.url).href;
     const module = (await import(/* @vite-ignore */ modulePath)) as { handler: Handler };
     handlers.set(route.name, module.handler);
   }
@@ -146,6 +149,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (await serveViewer(req, res, url, { apiKeyRequired: apiKey !== undefined, distDir: options.viewerDir })) return;
     const matched = matcher.match(req.method ?? 'GET', url.pathname);
     const { body, tooLarge } = await readBody(req, MAX_UPLOAD_BODY_BYTES);
     // API Gateway's own answers carry the CORS headers too (the stack's gateway responses), so a page can read them.

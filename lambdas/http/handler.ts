@@ -1,7 +1,7 @@
 // The handler wrapper: runs a route, maps HttpErrors to API.md's JSON error body, adds CORS, logs and audits without PHI.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { logger } from '../commons.js';
-import { ROUTES } from '../routes.js';
+import { handlerOf, ROUTES } from '../routes.js';
 import { writeAudit } from './access.js';
 import { withCors } from './cors.js';
 import { HttpError } from './errors.js';
@@ -19,7 +19,7 @@ export function errorResponse(error: HttpError): APIGatewayProxyResult {
  * answer gets the CORS headers for its Origin; a route with `audit` in the route table writes its audit line.
  */
 export function httpHandler(route: string, run: ApiHandler): ApiHandler {
-  const audit = ROUTES.find((definition) => definition.name === route)?.audit;
+  const audit = ROUTES.find((definition) => definition.name === route || handlerOf(definition) === route)?.audit;
   return async (event) => {
     const started = performance.now();
     const requestId = event.requestContext?.requestId;

@@ -46,7 +46,7 @@ function wholeNumber(name: string, text: string, max: number, what: string): num
   return value;
 }
 
-function parseWindow(text: string): WindowOverride {
+export function parseWindow(text: string): WindowOverride {
   const bad = new InvalidParameter(
     'window',
     `window must be center,width: two numbers, the width above 0, each within ±${MAX_WINDOW_VALUE} (e.g. window=40,400)`,

@@ -3,7 +3,7 @@ import { logger, type Stores } from '../commons.js';
 import { KEYS } from '../config.js';
 import { readFrameForRendering, type ByteSource } from '../dicom/frame-source.js';
 import { encodePng } from '../dicom/png.js';
-import { renderFrameAsync } from '../dicom/render.js';
+import { renderFrameAsync, type RenderedImage } from '../dicom/render.js';
 import { downscale, fitWithin } from '../dicom/resize.js';
 import { NotFound } from '../http/errors.js';
 import type { Rendering } from '../http/png-query.js';
@@ -14,7 +14,7 @@ function notFound(): NotFound {
 }
 
 /** The stored original as ranged GETs; gone (deleted meanwhile) reads as 404. */
-function originalSource(objects: ObjectStore, id: string): ByteSource {
+export function originalSource(objects: ObjectStore, id: string): ByteSource {
   return {
     async read(start, end) {
       const range = await objects.getRange(KEYS.upload(id), start, end);
@@ -29,6 +29,16 @@ function originalSource(objects: ObjectStore, id: string): ByteSource {
  * header and the one frame where the layout allows (lambdas/dicom/frame-source.ts), so memory is
  * about one frame; a repeat request is then a single S3 GET in the handler.
  */
+/** One rendering as an image (8-bit grey or RGB), read from the original as renderAndCache reads it. */
+export async function renderImage(objects: ObjectStore, id: string, rendering: Rendering): Promise<RenderedImage> {
+  const frame = await readFrameForRendering(originalSource(objects, id), rendering.frameIndex);
+  const image = await renderFrameAsync(frame.parsed, rendering.frameIndex, {
+    ...(rendering.window ? { window: rendering.window } : {}),
+    ...(frame.storedFrame ? { storedFrame: frame.storedFrame } : {}),
+  });
+  return downscale(image, fitWithin(image, rendering.size));
+}
+
 export async function renderAndCache(
   { objects, records }: Stores,
   id: string,

@@ -2,7 +2,7 @@
 import type { Metafile } from 'esbuild';
 
 /** The functions that render pixels (the codecs load lazily per transfer syntax inside them). */
-export const RENDERING_FUNCTIONS: readonly string[] = ['png', 'processor'];
+export const RENDERING_FUNCTIONS: readonly string[] = ['png', 'processor', 'dicomwebFrames', 'dicomwebRendered'];
 
 /** The decoder, the codec registry and wrappers, and the codec packages they load. */
 const RENDER_INPUT =

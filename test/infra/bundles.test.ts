@@ -11,7 +11,7 @@ import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/config.js';
-import { PROCESSING_FAILED, PROCESSOR, ROUTES } from '../../lambdas/routes.js';
+import { handlerOf, PROCESSING_FAILED, PROCESSOR, ROUTES } from '../../lambdas/routes.js';
 import { renderInputs, RENDERING_FUNCTIONS } from '../../lib/constructs/bundle-contents.js';
 import {
   BUNDLE_FILE_NAME,
@@ -22,7 +22,7 @@ import {
 import { DicomApiStack } from '../../lib/dicom-api-stack.js';
 
 const run = promisify(execFile);
-const NAMES = [...ROUTES.map((route) => route.name), PROCESSOR.name, PROCESSING_FAILED.name];
+const NAMES = [...new Set(ROUTES.map(handlerOf)), PROCESSOR.name, PROCESSING_FAILED.name];
 const NOT_A_UUID = 'not-a-uuid';
 
 /** Imports a bundle as Lambda's runtime would (ESM, fresh process), checks `handler`, invokes it once. */
@@ -54,7 +54,7 @@ function apiEvent(method: string, resource: string, extra: Record<string, unknow
 
 /** A request each route rejects before touching AWS, so the bundle's own code (parsing, errors, logging) runs. */
 function smokeEvent(name: string): { event: Record<string, unknown>; status?: number; result?: unknown } {
-  const route = ROUTES.find((r) => r.name === name);
+  const route = ROUTES.find((r) => handlerOf(r) === name);
   if (name === PROCESSING_FAILED.name) {
     // A message that is no Lambda failure record is logged and dropped, without calling DynamoDB.
     return {
@@ -106,7 +106,7 @@ beforeAll(() => {
   const assembly = app.synth();
   const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Properties: any }>;
   const functions = [
-    ...stack.api.functions,
+    ...ROUTES.map((route) => [handlerOf(route), stack.api.functions.get(route.name)!] as const),
     [PROCESSOR.name, stack.processor.function] as const,
     [PROCESSING_FAILED.name, stack.processor.failureFunction] as const,
   ];
