@@ -105,6 +105,7 @@ export class DicomApiStack extends Stack {
 
     const functions = new Map([
       ...this.api.handlerFunctions,
+      ...(this.api.authorizerFunction ? [['apiKeyAuthorizer', this.api.authorizerFunction] as const] : []),
       ['processor', this.processor.function],
       ['processingFailed', this.processor.failureFunction],
     ]);

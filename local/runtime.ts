@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { getStores, setStores } from '../lambdas/commons.js';
 import { ENV, KEYS, LARGE_UPLOAD_ROUTE, MAX_UPLOAD_BODY_BYTES } from '../lambdas/config.js';
-import { API_KEY_HEADER, INVALID_API_KEY, localApiKeyId } from '../lambdas/http/access.js';
+import { apiKeyOf, INVALID_API_KEY, localApiKeyId } from '../lambdas/http/access.js';
 import { corsHeaders, preflightHeaders } from '../lambdas/http/cors.js';
 import { handlerOf, PROCESSING_FAILED, PROCESSOR, ROUTES } from '../lambdas/routes.js';
 import type { FileRecord } from '../lambdas/store/records.js';
@@ -168,8 +168,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       writeGatewayError(res, 404, 'ROUTE_NOT_FOUND', `no route for ${req.method} ${url.pathname}`, cors);
       return;
     }
-    const sentKey = req.headers[API_KEY_HEADER];
-    if (!matched.route.public && !keyAccepted(Array.isArray(sentKey) ? sentKey[0] : sentKey)) {
+    // The stack's authorizer takes the key from x-api-key or Authorization: Bearer (lambdas/http/access.ts).
+    if (!matched.route.public && !keyAccepted(apiKeyOf(req.headers))) {
       writeGatewayError(res, INVALID_API_KEY.status, INVALID_API_KEY.code, INVALID_API_KEY.error, cors);
       return;
     }

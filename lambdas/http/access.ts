@@ -6,6 +6,24 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 /** The header API Gateway reads API keys from (and the local runtime, the same way). */
 export const API_KEY_HEADER = 'x-api-key';
 
+/**
+ * The API key a request carries: `x-api-key`, or `Authorization: Bearer <key>` as DICOMweb viewers and clients send
+ * it (OHIF, dicomweb-client). Header names in any case. The local runtime and the stack's authorizer both use this.
+ */
+export function apiKeyOf(
+  headers: Record<string, string | string[] | undefined> | null | undefined,
+): string | undefined {
+  let bearer: string | undefined;
+  for (const [name, raw] of Object.entries(headers ?? {})) {
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    if (value === undefined) continue;
+    const lower = name.toLowerCase();
+    if (lower === API_KEY_HEADER) return value;
+    if (lower === 'authorization') bearer = /^Bearer\s+(\S+)\s*$/i.exec(value)?.[1];
+  }
+  return bearer;
+}
+
 /** API Gateway's answer to a missing or wrong key (its INVALID_API_KEY gateway response), locally the same. */
 export const INVALID_API_KEY = {
   status: 403,

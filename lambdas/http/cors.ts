@@ -6,10 +6,20 @@ import { header } from './request.js';
 /** What a browser on an allowed origin may send and read (the stack's preflight and the local runtime's are the same). */
 export const CORS = {
   allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-  // x-api-key for access control, If-None-Match for the PNG ETag, the rest for SigV4-signed calls (-c auth=iam).
-  allowHeaders: ['Content-Type', 'X-Api-Key', 'If-None-Match', 'Authorization', 'X-Amz-Date', 'X-Amz-Security-Token'],
-  // ETag: the PNG cache; Retry-After: 202 and 429; Content-Disposition: the original's filename; Location: 302s.
-  exposeHeaders: ['ETag', 'Retry-After', 'Content-Disposition', 'Location'],
+  // x-api-key (or Authorization: Bearer) for access control, If-None-Match for the PNG ETag, Accept for DICOMweb's
+  // multipart media types (a quoted `type=` makes Accept a non-simple header), the rest for SigV4 (-c auth=iam).
+  allowHeaders: [
+    'Content-Type',
+    'X-Api-Key',
+    'If-None-Match',
+    'Authorization',
+    'Accept',
+    'X-Amz-Date',
+    'X-Amz-Security-Token',
+  ],
+  // ETag: the PNG cache; Retry-After: 202 and 429; Content-Disposition: the original's filename; Location: 302s;
+  // Warning: DICOMweb's notes on a search (fuzzy matching not applied, results limited).
+  exposeHeaders: ['ETag', 'Retry-After', 'Content-Disposition', 'Location', 'Warning'],
   maxAgeSeconds: 600,
 } as const;
 
@@ -78,10 +88,16 @@ export function preflightHeaders(origin: string | undefined, allowed: readonly s
   };
 }
 
+/**
+ * Lets pages of other origins that isolate themselves (COEP require-corp, as viewers using SharedArrayBuffer do) load
+ * our answers; reading them still needs CORS (and the key).
+ */
+export const RESOURCE_POLICY = { 'Cross-Origin-Resource-Policy': 'cross-origin' } as const;
+
 /** A handler's answer with the CORS headers for the request's Origin (binary bodies and errors alike). */
 export function withCors(event: APIGatewayProxyEvent, response: APIGatewayProxyResult): APIGatewayProxyResult {
   const allowed = allowedOrigins();
-  if (allowed.length === 0) return response;
+  if (allowed.length === 0) return { ...response, headers: { ...response.headers, ...RESOURCE_POLICY } };
   const added = corsHeaders(header(event, 'origin'), allowed);
   const headers = { ...response.headers };
   const vary = headers.Vary;
@@ -93,5 +109,5 @@ export function withCors(event: APIGatewayProxyEvent, response: APIGatewayProxyR
       ? `${vary}, Origin`
       : 'Origin';
   for (const [name, value] of Object.entries(added)) if (name !== 'Vary') headers[name] = value;
-  return { ...response, headers };
+  return { ...response, headers: { ...headers, ...RESOURCE_POLICY } };
 }

@@ -217,6 +217,9 @@ export class Api extends Construct {
   readonly usagePlan?: apigateway.UsagePlan;
   /** API Gateway's access log: one JSON line per request, no query string, no body. */
   readonly accessLogs: logs.LogGroup;
+  /** Auth `apiKey`: the request authorizer that reads the key from x-api-key or a Bearer token, and its Lambda. */
+  readonly authorizer?: apigateway.RequestAuthorizer;
+  readonly authorizerFunction?: NodejsFunction;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -238,6 +241,9 @@ export class Api extends Construct {
       restApiName: 'dicom-api',
       description: 'DICOM API: stores DICOM files and serves their records, attributes and PNG renderings',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
+      // With API keys, an authorizer hands API Gateway the key from x-api-key or `Authorization: Bearer` (DICOMweb
+      // viewers send bearer tokens); API Gateway still checks it against the usage plan and throttles per key.
+      ...(this.auth === 'apiKey' ? { apiKeySourceType: apigateway.ApiKeySourceType.AUTHORIZER } : {}),
       // Every body reaches the Lambdas base64-encoded (JSON too), and PNGs go out as bytes whatever
       // Accept says: API Gateway decides binary handling from the first Accept type.
       binaryMediaTypes: ['*/*'],
@@ -273,6 +279,23 @@ export class Api extends Construct {
     // The construct's own "Endpoint" output would duplicate the stack's ApiUrl output.
     this.restApi.node.tryRemoveChild('Endpoint');
 
+    if (this.auth === 'apiKey') {
+      this.authorizerFunction = createAppFunction(this, 'ApiKeyAuthorizerFunction', {
+        name: 'apiKeyAuthorizer',
+        description: 'Hands API Gateway the API key from x-api-key or Authorization: Bearer',
+        bucket: props.bucket,
+        table: props.table,
+        access: {},
+        memoryMb: 256,
+        tracing: props.tracing ?? false,
+      });
+      this.authorizer = new apigateway.RequestAuthorizer(this, 'ApiKeyAuthorizer', {
+        handler: this.authorizerFunction,
+        // Either header may carry the key, and a cached answer needs every identity source present: no cache.
+        identitySources: [],
+        resultsCacheTtl: Duration.seconds(0),
+      });
+    }
     const functions = new Map<string, NodejsFunction>();
     const byHandler = new Map<string, NodejsFunction>();
     for (const route of ROUTES) {
@@ -286,8 +309,12 @@ export class Api extends Construct {
         .resourceForPath(route.path)
         .addMethod(route.method, new apigateway.LambdaIntegration(fn, { proxy: true, allowTestInvoke: false }), {
           apiKeyRequired: guarded && this.auth === 'apiKey',
-          authorizationType:
-            guarded && this.auth === 'iam' ? apigateway.AuthorizationType.IAM : apigateway.AuthorizationType.NONE,
+          ...(guarded && this.authorizer
+            ? { authorizer: this.authorizer, authorizationType: apigateway.AuthorizationType.CUSTOM }
+            : {
+                authorizationType:
+                  guarded && this.auth === 'iam' ? apigateway.AuthorizationType.IAM : apigateway.AuthorizationType.NONE,
+              }),
         });
       functions.set(route.name, fn);
     }

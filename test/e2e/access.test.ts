@@ -52,6 +52,38 @@ describe.skipIf(isRemote)('local runtime with API_KEY and CORS_ORIGINS set', () 
     return fetch(`${api.url}${path}`, { ...init, headers });
   };
 
+  it('takes the key as Authorization: Bearer too (DICOMweb viewers send it so); a wrong bearer is 403', async () => {
+    const bearer = (token: string) =>
+      fetch(`${api.url}/dicomweb/studies`, { headers: { Authorization: `Bearer ${token}`, Origin: ORIGIN } });
+    const ok = await bearer(KEY);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toMatch(/^application\/dicom\+json/);
+    expect(ok.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    expect(ok.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+    for (const wrong of ['wrong', `${KEY}x`]) {
+      const refused = await bearer(wrong);
+      expect(refused.status).toBe(403);
+      expect((await errorOf(refused)).code).toBe(INVALID_API_KEY.code);
+    }
+    // A Basic credential is no key.
+    const basic = await fetch(`${api.url}/dicomweb/studies`, { headers: { Authorization: `Basic ${KEY}` } });
+    expect(basic.status).toBe(403);
+  });
+
+  it('answers a DICOMweb preflight for Authorization and a multipart Accept', async () => {
+    const response = await fetch(`${api.url}/dicomweb/studies/1.2.3/series/1.2.4/instances/1.2.5/frames/1`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: ORIGIN,
+        'Access-Control-Request-Method': 'GET',
+        'Access-Control-Request-Headers': 'authorization,accept',
+      },
+    });
+    expect(response.status).toBe(204);
+    const allowed = (response.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(',');
+    expect(allowed).toEqual(expect.arrayContaining(['authorization', 'accept']));
+  });
+
   it('refuses every non-public route without the key or with a wrong one: 403 JSON like API Gateway', async () => {
     for (const route of ROUTES.filter((r) => !r.public)) {
       const path = route.path.replace('{id}', '5efb7e40-5880-4a82-88c3-b52644c4f703').replace('{study_uid}', '1.2.3');

@@ -22,7 +22,8 @@ import {
 import { DicomApiStack } from '../../lib/dicom-api-stack.js';
 
 const run = promisify(execFile);
-const NAMES = [...new Set(ROUTES.map(handlerOf)), PROCESSOR.name, PROCESSING_FAILED.name];
+const AUTHORIZER = 'apiKeyAuthorizer';
+const NAMES = [...new Set(ROUTES.map(handlerOf)), PROCESSOR.name, PROCESSING_FAILED.name, AUTHORIZER];
 const NOT_A_UUID = 'not-a-uuid';
 
 /** Imports a bundle as Lambda's runtime would (ESM, fresh process), checks `handler`, invokes it once. */
@@ -55,6 +56,30 @@ function apiEvent(method: string, resource: string, extra: Record<string, unknow
 /** A request each route rejects before touching AWS, so the bundle's own code (parsing, errors, logging) runs. */
 function smokeEvent(name: string): { event: Record<string, unknown>; status?: number; result?: unknown } {
   const route = ROUTES.find((r) => handlerOf(r) === name);
+  if (name === AUTHORIZER) {
+    // A Bearer token becomes the key API Gateway checks, with a policy for the whole stage.
+    return {
+      event: {
+        type: 'REQUEST',
+        methodArn: 'arn:aws:execute-api:us-east-1:123456789012:abc123/v1/GET/dicomweb/studies',
+        headers: { Authorization: 'Bearer k3y' },
+      },
+      result: {
+        principalId: 'api-key',
+        policyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Action: 'execute-api:Invoke',
+              Effect: 'Allow',
+              Resource: 'arn:aws:execute-api:us-east-1:123456789012:abc123/v1/*',
+            },
+          ],
+        },
+        usageIdentifierKey: 'k3y',
+      },
+    };
+  }
   if (name === PROCESSING_FAILED.name) {
     // A message that is no Lambda failure record is logged and dropped, without calling DynamoDB.
     return {
@@ -109,6 +134,7 @@ beforeAll(() => {
     ...ROUTES.map((route) => [handlerOf(route), stack.api.functions.get(route.name)!] as const),
     [PROCESSOR.name, stack.processor.function] as const,
     [PROCESSING_FAILED.name, stack.processor.failureFunction] as const,
+    [AUTHORIZER, stack.api.authorizerFunction!] as const,
   ];
   for (const [name, fn] of functions) {
     const s3Key = resources[stack.getLogicalId(fn.node.defaultChild as CfnFunction)]!.Properties.Code.S3Key as string;

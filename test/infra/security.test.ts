@@ -167,6 +167,8 @@ function expectEveryFunctionLeastPrivilege(s: Synth, flags: { kms: boolean; trac
     ].map((a) => `${a} on ${dlq}.Arn`),
     ...extra,
   ]);
+  // The API key authorizer reads headers only: no data grants (X-Ray when tracing).
+  if (s.stack.api.authorizerFunction) expected.set(s.id(s.stack.api.authorizerFunction), [...extra]);
   const notifications = ofType(s, 'AWS::Lambda::Function').find(([id]) => id.startsWith('BucketNotificationsHandler'));
   // CDK's handler that writes the bucket's notification configuration at deploy: that one action on this bucket.
   expected.set(notifications![0], ['s3:PutBucketNotification on bucket']);
@@ -189,9 +191,18 @@ describe('access control: the API key by default', () => {
     for (const route of ROUTES) {
       const method = all.find((m) => m.method === route.method && m.path === route.path)!;
       expect(method.props.ApiKeyRequired, route.name).toBe(!route.public);
-      expect(method.props.AuthorizationType, route.name).toBe('NONE');
+      // The key may come as x-api-key or a Bearer token: the authorizer hands it to API Gateway's key check.
+      expect(method.props.AuthorizationType, route.name).toBe(route.public ? 'NONE' : 'CUSTOM');
+      if (!route.public)
+        expect(references(method.props.AuthorizerId), route.name).toEqual([s.id(s.stack.api.authorizer!)]);
     }
     expect(ROUTES.filter((r) => r.public).map((r) => r.name)).toEqual(['web', 'webAsset']);
+    const api = ofType(s, 'AWS::ApiGateway::RestApi')[0]![1];
+    expect(api.Properties!.ApiKeySourceType).toBe('AUTHORIZER');
+    const [[, authorizer]] = ofType(s, 'AWS::ApiGateway::Authorizer') as [[string, Resource]];
+    expect(authorizer.Properties).toMatchObject({ Type: 'REQUEST', AuthorizerResultTtlInSeconds: 0 });
+    // The authorizer touches no data: its role has no S3 or DynamoDB grant.
+    expect(grantsOf(s, s.id(s.stack.api.authorizerFunction!))).toEqual([]);
   });
 
   it('a usage plan with rate, burst and a daily quota covers the stage, and holds the one key', () => {

@@ -144,11 +144,11 @@ describe('routes', () => {
     }
   });
 
-  it('has exactly the application functions: Node 22 on arm64, ESM bundles, one per route plus the processor and its dead-letter consumer', () => {
+  it('has exactly the application functions: Node 22 on arm64, ESM bundles, one per handler plus the processor, its dead-letter consumer and the API key authorizer', () => {
     const appFunctions = template.findResources('AWS::Lambda::Function', {
       Properties: { Architectures: ['arm64'] },
     });
-    expect(Object.keys(appFunctions)).toHaveLength(new Set(ROUTES.map(handlerOf)).size + 2);
+    expect(Object.keys(appFunctions)).toHaveLength(new Set(ROUTES.map(handlerOf)).size + 3);
     for (const fn of Object.values(appFunctions)) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Handler).toBe('index.handler');

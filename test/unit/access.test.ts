@@ -1,6 +1,6 @@
 // The access helpers: who the caller is, which file ids an audit line names, CORS origin parsing and headers.
 import { describe, expect, it } from 'vitest';
-import { auditedFileIds, localApiKeyId, principalOf } from '../../lambdas/http/access.js';
+import { apiKeyOf, auditedFileIds, localApiKeyId, principalOf } from '../../lambdas/http/access.js';
 import { corsHeaders, parseOrigins, preflightHeaders, withCors } from '../../lambdas/http/cors.js';
 import { json } from '../../lambdas/http/responses.js';
 import { apiEvent } from '../support/events.js';
@@ -79,5 +79,23 @@ describe('CORS helpers', () => {
       if (before === undefined) delete process.env.CORS_ORIGINS;
       else process.env.CORS_ORIGINS = before;
     }
+  });
+});
+
+describe('apiKeyOf: the key from x-api-key or a Bearer token', () => {
+  it('reads either header in any case, x-api-key first', () => {
+    expect(apiKeyOf({ 'X-Api-Key': 'a' })).toBe('a');
+    expect(apiKeyOf({ authorization: 'Bearer b' })).toBe('b');
+    expect(apiKeyOf({ Authorization: 'bearer  c ' })).toBe('c');
+    expect(apiKeyOf({ Authorization: 'Bearer b', 'x-api-key': 'a' })).toBe('a');
+    expect(apiKeyOf({ 'x-api-key': ['m', 'n'] })).toBe('m');
+  });
+
+  it('is undefined for no header, another scheme or a malformed bearer', () => {
+    expect(apiKeyOf(undefined)).toBeUndefined();
+    expect(apiKeyOf({})).toBeUndefined();
+    expect(apiKeyOf({ Authorization: 'Basic Zm9vOmJhcg==' })).toBeUndefined();
+    expect(apiKeyOf({ Authorization: 'Bearer' })).toBeUndefined();
+    expect(apiKeyOf({ Authorization: 'Bearer a b' })).toBeUndefined();
   });
 });
