@@ -11,7 +11,7 @@ import dynalite from 'dynalite';
 import { S3_CHECKSUMS } from '../lambdas/commons.js';
 import { ENV, S3_FORCE_PATH_STYLE_ENV } from '../lambdas/config.js';
 import { BUCKET_CORS } from '../lambdas/http/cors.js';
-import { FastFilesystemStore } from './s3-store.js';
+import { FastFilesystemStore, s3ConditionalRequests } from './s3-store.js';
 import { ensureTable } from './table.js';
 
 const require = createRequire(import.meta.url);
@@ -108,6 +108,8 @@ export async function startEmulators(dataDir: string, bucketName: string, tableN
   const store = new FastFilesystemStore(s3Dir);
   const koa = s3 as unknown as { store: unknown; context: { store: unknown } };
   koa.store = koa.context.store = store;
+  // First in the chain (Koa composes on listen): conditional writes and signed-header checks S3 makes.
+  (s3 as unknown as { middleware: unknown[] }).middleware.unshift(s3ConditionalRequests());
   const s3Address = (await s3.run()) as AddressInfo;
   const dynamo = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const dynamoPort = await listen(dynamo);

@@ -1,6 +1,7 @@
 // s3rver's filesystem store, sped up for the upload -> process -> read loop: same files on disk, fewer round trips.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -47,6 +48,38 @@ type S3ObjectClass = new (
 
 const FilesystemStoreBase = require('s3rver/lib/stores/filesystem') as FilesystemStoreClass;
 const S3Object = require('s3rver/lib/models/object') as S3ObjectClass;
+const S3Error = require('s3rver/lib/models/error') as new (code: string, message: string) => Error;
+
+/** The headers of the request being served, for the store calls it makes (s3rver passes the store no headers). */
+const requestHeaders = new AsyncLocalStorage<Record<string, string | string[] | undefined>>();
+
+interface KoaContext {
+  method: string;
+  headers: Record<string, string | string[] | undefined>;
+  query: Record<string, string | string[] | undefined>;
+}
+
+/**
+ * Koa middleware for s3rver (install it first): S3's conditional writes and presigned headers, which
+ * s3rver ignores. It keeps the request's headers for the store (If-None-Match on PutObject and
+ * CompleteMultipartUpload) and refuses a presigned request that lacks a header its URL signs, as S3
+ * does (403 SignatureDoesNotMatch): a client that forgets `If-None-Match: *` fails here as on AWS.
+ */
+export function s3ConditionalRequests() {
+  return async (ctx: KoaContext, next: () => Promise<unknown>): Promise<unknown> => {
+    const signed = ctx.query['X-Amz-SignedHeaders'];
+    if (typeof signed === 'string' && ctx.method !== 'OPTIONS') {
+      const missing = signed.split(';').filter((name) => name && ctx.headers[name.toLowerCase()] === undefined);
+      if (missing.length > 0) {
+        throw new S3Error(
+          'SignatureDoesNotMatch',
+          `The request signature we calculated does not match the signature you provided: the URL signs ${missing.join(', ')}, which the request does not send`,
+        );
+      }
+    }
+    return requestHeaders.run(ctx.headers, next);
+  };
+}
 
 /** The metadata s3rver keeps in metadata.json (its ALLOWED_METADATA plus user metadata). */
 const STORED_METADATA = new Set([
@@ -141,7 +174,39 @@ export class FastFilesystemStore extends FilesystemStoreBase {
     return this.cache.get(this.cacheKey(bucket, key));
   }
 
+  /** Keys a conditional write is storing right now: a second one must not pass the existence check meanwhile. */
+  private readonly conditionalWrites = new Set<string>();
+
+  /**
+   * PutObject and CompleteMultipartUpload (which s3rver stores through putObject) with `If-None-Match: *`
+   * answer 412 when the key holds an object, as S3 does; the check and the claim are one synchronous step.
+   */
   override async putObject(object: S3rverObject): Promise<{ size: number; md5: string }> {
+    const headers = requestHeaders.getStore();
+    const ifNoneMatch = headers?.['if-none-match'];
+    if (ifNoneMatch === undefined || headers?.['x-amz-copy-source'] !== undefined) return this.storeObject(object);
+    if (ifNoneMatch !== '*') {
+      throw new S3Error('NotImplemented', 'If-None-Match on a write supports only "*"');
+    }
+    const name = this.cacheKey(object.bucket, object.key);
+    if (
+      this.conditionalWrites.has(name) ||
+      this.recall(object.bucket, object.key) ||
+      existsSync(this.getResourcePath(object.bucket, object.key, 'object'))
+    ) {
+      // The body is not read: drain it so the client sees the answer rather than a reset connection.
+      if (object.content instanceof Readable) object.content.resume();
+      throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+    }
+    this.conditionalWrites.add(name);
+    try {
+      return await this.storeObject(object);
+    } finally {
+      this.conditionalWrites.delete(name);
+    }
+  }
+
+  private async storeObject(object: S3rverObject): Promise<{ size: number; md5: string }> {
     const announced = Number(object.metadata['content-length']);
     // A completed multipart upload arrives with the CreateMultipartUpload headers (content-length 0,
     // whatever its size): only a body whose length was announced takes the one-step path.

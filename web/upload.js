@@ -73,10 +73,16 @@ export function createUploader(options) {
     });
     if (response.status === 404 || response.status === 405) return undefined;
     if (!response.ok) throw await errorFrom(response);
-    /** @type {{ id: string, upload_url: string | null, parts?: { part_number: number, size_bytes: number, upload_url: string }[], complete_path?: string }} */
+    /** @type {{ id: string, upload_url: string | null, upload_headers?: Record<string, string>, parts?: { part_number: number, size_bytes: number, upload_url: string }[], complete_path?: string }} */
     const plan = await response.json();
     if (plan.upload_url) {
-      await putToStorage(plan.upload_url, item.file, (sent) => showProgress(item, sent, item.file.size));
+      // upload_headers are signed into the URL (If-None-Match: *): storage refuses the PUT without them.
+      await putToStorage(
+        plan.upload_url,
+        item.file,
+        (sent) => showProgress(item, sent, item.file.size),
+        plan.upload_headers,
+      );
       return plan.id;
     }
     if (!plan.parts || !plan.complete_path)
@@ -107,16 +113,20 @@ export function createUploader(options) {
   /**
    * PUT bytes to a presigned storage URL, without the API key (the URL carries its own signature).
    * @param {string} url @param {Blob} body @param {(sent: number) => void} onProgress
+   * @param {Record<string, string>} [headers] headers the URL's signature covers
    * @returns {Promise<string | null>} the ETag storage answered, when its CORS exposes it
    */
-  async function putToStorage(url, body, onProgress) {
-    const result = await send({ method: 'PUT', url, body, onProgress });
+  async function putToStorage(url, body, onProgress, headers = {}) {
+    const result = await send({ method: 'PUT', url, body, onProgress, headers });
     if (result.status === 0) {
       throw new ApiError(
         0,
         'STORAGE_UNREACHABLE',
         "the browser could not send the file to storage (the bucket's CORS must allow this page)",
       );
+    }
+    if (result.status === 412) {
+      throw new ApiError(412, 'ALREADY_UPLOADED', 'this upload URL was used already; start a new upload');
     }
     if (result.status < 200 || result.status >= 300) {
       throw new ApiError(result.status, 'STORAGE_REFUSED', `storage refused the file (${result.status})`);

@@ -2,7 +2,7 @@
 import { inflateRawSync } from 'node:zlib';
 import dicomParser from 'dicom-parser';
 import type { DataSet } from 'dicom-parser';
-import { NotDicom } from '../http/errors.js';
+import { NotDicom, PayloadTooLarge } from '../http/errors.js';
 import { lookupTag, vrForTag } from './dictionary.js';
 
 export const TRANSFER_SYNTAX = {
@@ -14,6 +14,34 @@ export const TRANSFER_SYNTAX = {
 
 /** A deflated dataset may not inflate past this (a zip bomb must not exhaust Lambda memory). */
 export const MAX_INFLATED_BYTES = 512 * 1024 * 1024;
+
+/** Real deflated DICOM inflates a few times over; a bomb inflates a thousand times. */
+export const MAX_INFLATION_RATIO = 32;
+/** Small deflated files may still hold a sparse image: this much is always allowed. */
+const MIN_INFLATED_CAP_BYTES = 64 * 1024 * 1024;
+
+/**
+ * How far `deflatedBytes` may inflate: a small multiple of the input, and at most a quarter of the
+ * function's memory (the inflated copy, the file with it and the parse all live at once).
+ */
+export function inflatedCapBytes(
+  deflatedBytes: number,
+  memoryMb = Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) || undefined,
+): number {
+  const byMemory = memoryMb ? Math.floor((memoryMb * 1024 * 1024) / 4) : MAX_INFLATED_BYTES;
+  const byInput = Math.max(MIN_INFLATED_CAP_BYTES, deflatedBytes * MAX_INFLATION_RATIO);
+  return Math.min(MAX_INFLATED_BYTES, byMemory, byInput);
+}
+
+/** A deflated dataset that inflates past its cap: refused before it exhausts memory (413, not a 502). */
+export class InflatedTooLarge extends PayloadTooLarge {
+  constructor(cap: number) {
+    super(
+      `the deflated dataset inflates to more than ${cap} bytes, more than this API unpacks from a file of this size`,
+      'INFLATED_TOO_LARGE',
+    );
+  }
+}
 
 export interface ParsedDicom {
   readonly dataSet: DataSet;
@@ -30,7 +58,14 @@ const VALID_VRS = new Set(
 );
 
 function inflater(bytes: Uint8Array, position: number): Uint8Array {
-  const inflated = inflateRawSync(bytes.subarray(position), { maxOutputLength: MAX_INFLATED_BYTES });
+  const cap = inflatedCapBytes(bytes.length - position);
+  let inflated: Buffer;
+  try {
+    inflated = inflateRawSync(bytes.subarray(position), { maxOutputLength: cap });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new InflatedTooLarge(cap);
+    throw error;
+  }
   const full = new Uint8Array(position + inflated.length);
   full.set(bytes.subarray(0, position), 0);
   full.set(inflated, position);
@@ -123,6 +158,7 @@ export function parseDicom(bytes: Uint8Array): ParsedDicom {
       ...(transferSyntaxOption ? { TransferSyntaxUID: transferSyntaxOption } : {}),
     } as Parameters<typeof dicomParser.parseDicom>[1]);
   } catch (error) {
+    if (error instanceof InflatedTooLarge) throw error;
     const partial = partialDataSet(error);
     if (
       hasMeta &&

@@ -5,8 +5,12 @@ import { findAttribute, parseTagQuery, type AttributesDocument } from '../dicom/
 import { NotFound } from '../http/errors.js';
 import { httpHandler } from '../http/handler.js';
 import { fileId, queryParameter } from '../http/request.js';
-import { json } from '../http/responses.js';
+import { json, redirect } from '../http/responses.js';
 import { awaitProcessed, requireProcessedOk } from '../store/wait.js';
+
+/** A Lambda response is at most 6 MB: larger documents are fetched from S3 directly. */
+export const MAX_INLINE_ATTRIBUTES_BYTES = 5_000_000;
+const PRESIGNED_URL_SECONDS = 300;
 
 export const handler = httpHandler('attributes', async (event) => {
   const id = fileId(event);
@@ -17,6 +21,11 @@ export const handler = httpHandler('attributes', async (event) => {
   const stored = await objects.get(KEYS.attributes(id));
   if (!stored) throw new NotFound('no DICOM file with this id', 'FILE_NOT_FOUND');
   if (tagQuery === undefined) {
+    if (stored.length > MAX_INLINE_ATTRIBUTES_BYTES) {
+      // Too large for a Lambda response (a 502 from API Gateway): a short-lived URL of the stored JSON, as /png does.
+      const download = { contentType: 'application/json; charset=utf-8', contentDisposition: 'inline' };
+      return redirect(await objects.presignGet(KEYS.attributes(id), PRESIGNED_URL_SECONDS, download));
+    }
     // Served as stored: re-serialising a large document would only cost time.
     return { ...json(200, null), body: Buffer.from(stored).toString('utf8') };
   }

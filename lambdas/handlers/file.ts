@@ -15,7 +15,9 @@ export const handler = httpHandler('file', async (event) => {
   const id = fileId(event);
   const { objects, records } = getStores();
   const record = withDeadlineApplied(await requireRecord(records, id));
-  const stored = await objects.head(KEYS.upload(id));
+  // The version the record describes: a later object at the key (if one got there) is not this file.
+  const version = record.object_version;
+  const stored = await objects.head(KEYS.upload(id), version);
   if (!stored) {
     // A direct upload whose bytes are still on their way; a file that failed says why (422).
     if (record.status === 'PROCESSING') throw new StillProcessing(id, 5);
@@ -24,9 +26,9 @@ export const handler = httpHandler('file', async (event) => {
   }
   const download = { contentType: 'application/dicom', contentDisposition: attachmentDisposition(record.filename) };
   if (stored.sizeBytes > MAX_INLINE_FILE_BYTES) {
-    return redirect(await objects.presignGet(KEYS.upload(id), DOWNLOAD_URL_SECONDS, download));
+    return redirect(await objects.presignGet(KEYS.upload(id), DOWNLOAD_URL_SECONDS, download, version));
   }
-  const bytes = await objects.get(KEYS.upload(id));
+  const bytes = await objects.get(KEYS.upload(id), version);
   if (!bytes) throw new NotFound(NOT_STORED, 'FILE_NOT_STORED');
   return binary(200, bytes, download.contentType, { 'Content-Disposition': download.contentDisposition });
 });

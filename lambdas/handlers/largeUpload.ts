@@ -27,8 +27,17 @@ export const handler = httpHandler('largeUpload', async (event) => {
     upload_method: plan.method,
   };
   if (plan.method === 'PUT') {
-    const url = await objects.presignPut(key, request.sizeBytes, UPLOAD_URL_SECONDS);
-    return json(201, { ...common, upload_url: url, message: `PUT the file to upload_url, then GET /dicom/${id}` });
+    // Single use: the URL signs If-None-Match, so the client must send upload_headers (S3 answers 403
+    // without them, 412 to a second PUT once the file is stored).
+    const { url, headers } = await objects.presignPut(key, request.sizeBytes, UPLOAD_URL_SECONDS);
+    return json(201, {
+      ...common,
+      upload_url: url,
+      upload_headers: headers,
+      message: `PUT the file to upload_url with the headers in upload_headers (${Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}`)
+        .join(', ')}), then GET /dicom/${id}; the URL works once`,
+    });
   }
   const parts = await Promise.all(
     plan.parts.map(async ({ partNumber, sizeBytes }) => ({

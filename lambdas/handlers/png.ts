@@ -37,7 +37,9 @@ export const handler = httpHandler('png', async (event) => {
   let png = await objects.get(rendering.key);
   if (!png && rendering.source === 'default') throw new NotFound('no DICOM file with this id', 'FILE_NOT_FOUND');
   // Not cached yet: render it. Imported here so that a cached read never loads the render pipeline.
-  png ??= await (await import('../ingest/render-on-demand.js')).renderAndCache({ objects, records }, id, rendering);
+  png ??= await (
+    await import('../ingest/render-on-demand.js')
+  ).renderAndCache({ objects, records }, id, rendering, record.object_version);
   if (png.length > MAX_INLINE_PNG_BYTES) {
     return redirect(await objects.presignGet(rendering.key, PRESIGNED_URL_SECONDS));
   }

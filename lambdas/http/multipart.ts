@@ -2,6 +2,7 @@
 import busboy from 'busboy';
 import { BadRequest, PayloadTooLarge } from './errors.js';
 import { LARGE_UPLOAD_ROUTE } from '../config.js';
+import { wellFormed } from './content-disposition.js';
 
 export interface UploadedFile {
   filename: string;
@@ -11,7 +12,8 @@ export interface UploadedFile {
 /** Keeps a display name only: no path, no control characters, bounded length (it never becomes a key). */
 export function sanitizeFilename(raw: string | undefined): string {
   const base = (raw ?? '').split(/[/\\]/).pop() ?? '';
-  const clean = base.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim();
+  // Unpaired surrogates (JSON can carry them) become U+FFFD: the name must survive headers and DynamoDB.
+  const clean = wellFormed(base.replace(/[\u0000-\u001f\u007f-\u009f]/g, '')).trim();
   const bounded = Array.from(clean).slice(0, 255).join('');
   return bounded || 'upload.dcm';
 }

@@ -160,7 +160,8 @@ export async function completeDirectUpload(
   if (await objects.head(KEYS.upload(id))) return record;
   if (record.status === 'FAILED') throw new Conflict(record.error ?? 'the upload has expired', 'UPLOAD_EXPIRED');
   const result = await objects.completeMultipartUpload(KEYS.upload(id), upload.multipart_upload_id, parts);
-  if (result.ok) return record;
+  // ALREADY_EXISTS: a completion racing this one assembled it first (completion is conditional).
+  if (result.ok || result.code === 'ALREADY_EXISTS') return record;
   if (result.code === 'NO_SUCH_UPLOAD') {
     throw new Conflict('S3 no longer knows this multipart upload; start a new upload', 'UPLOAD_NOT_FOUND');
   }

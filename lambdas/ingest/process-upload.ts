@@ -13,13 +13,22 @@ const PREFETCH_BYTES = 32 * 1024 * 1024;
 /**
  * Idempotent: S3 delivers events at least once and Lambda retries failures, so every step may run
  * again. Anything a bug throws propagates (retries, then the dead-letter queue marks the record).
+ * `versionId` (the event's, on a versioned bucket): the first version processed is recorded, and every
+ * later run (a retry, a reprocess) reads that version, so the record always describes the bytes it names.
  */
-export async function processUpload({ objects, records }: Stores, id: string, announcedBytes?: number): Promise<void> {
+export async function processUpload(
+  { objects, records }: Stores,
+  id: string,
+  announcedBytes?: number,
+  versionId?: string,
+): Promise<void> {
   // The record is almost always there and PROCESSING, so a small file's bytes are read at the same
   // time; a large one's wait until the record says they are wanted (a repeated event or a deleted
   // file must not download up to 1 GiB for nothing).
   const early =
-    announcedBytes !== undefined && announcedBytes <= PREFETCH_BYTES ? objects.get(KEYS.upload(id)) : undefined;
+    announcedBytes !== undefined && announcedBytes <= PREFETCH_BYTES
+      ? objects.get(KEYS.upload(id), versionId)
+      : undefined;
   early?.catch(() => undefined); // awaited below when needed; never an unhandled rejection
   const record = await records.get(id);
   if (!record) {
@@ -28,14 +37,19 @@ export async function processUpload({ objects, records }: Stores, id: string, an
     return;
   }
   if (record.status !== 'PROCESSING') return; // a repeated event for finished work
-  const bytes = await (early ?? objects.get(KEYS.upload(id)));
+  const version = record.object_version ?? versionId;
+  const bytes = await (early && version === versionId ? early : objects.get(KEYS.upload(id), version));
   if (!bytes) return; // deleted meanwhile, or a direct upload whose bytes have not arrived
 
   const started = performance.now();
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const received = { size_bytes: bytes.length, sha256 };
-  // POST /dicom already recorded size, hash and deadline; only direct uploads learn them here.
-  const alreadyKnown = !record.upload && record.sha256 === sha256 && record.size_bytes === bytes.length;
+  const received = { size_bytes: bytes.length, sha256, ...(version ? { object_version: version } : {}) };
+  // POST /dicom already recorded size, hash and deadline; only direct uploads (and the version) are learnt here.
+  const alreadyKnown =
+    !record.upload &&
+    record.sha256 === sha256 &&
+    record.size_bytes === bytes.length &&
+    record.object_version === version;
   if (!alreadyKnown && !(await records.markReceived(id, received, secondsFromNow(PROCESSING_DEADLINE_SECONDS)))) {
     await deleteFileObjects(objects, id);
     return;

@@ -13,11 +13,11 @@ function notFound(): NotFound {
   return new NotFound('no DICOM file with this id', 'FILE_NOT_FOUND');
 }
 
-/** The stored original as ranged GETs; gone (deleted meanwhile) reads as 404. */
-export function originalSource(objects: ObjectStore, id: string): ByteSource {
+/** The stored original (the version the record names, when known) as ranged GETs; gone (deleted meanwhile) reads as 404. */
+export function originalSource(objects: ObjectStore, id: string, versionId?: string): ByteSource {
   return {
     async read(start, end) {
-      const range = await objects.getRange(KEYS.upload(id), start, end);
+      const range = await objects.getRange(KEYS.upload(id), start, end, versionId);
       if (!range) throw notFound();
       return range;
     },
@@ -43,9 +43,10 @@ export async function renderAndCache(
   { objects, records }: Stores,
   id: string,
   rendering: Rendering,
+  versionId?: string,
 ): Promise<Uint8Array> {
   const started = performance.now();
-  const frame = await readFrameForRendering(originalSource(objects, id), rendering.frameIndex);
+  const frame = await readFrameForRendering(originalSource(objects, id, versionId), rendering.frameIndex);
   const image = await renderFrameAsync(frame.parsed, rendering.frameIndex, {
     ...(rendering.window ? { window: rendering.window } : {}),
     ...(frame.storedFrame ? { storedFrame: frame.storedFrame } : {}),

@@ -29,6 +29,12 @@ export async function requestReprocess({ objects, records }: Stores, id: string)
       'reprocess-requested-at': new Date().toISOString(),
     });
   } catch (error) {
+    // A DELETE that ran meanwhile removed the record or the original: that is the answer, not a 500.
+    if (!(await records.get(id))) throw new NotFound('no DICOM file with this id', 'FILE_NOT_FOUND');
+    if (!(await objects.head(KEYS.upload(id)))) {
+      await records.markFailed(id, 'the original file is no longer stored, so it cannot be reprocessed');
+      throw new NotFound('no DICOM file with this id', 'FILE_NOT_FOUND');
+    }
     await records.markFailed(id, `reprocessing could not be started; retry POST /dicom/${id}/reprocess`);
     throw error;
   }

@@ -18,7 +18,7 @@ export function uploadIdOfKey(key: string): string | undefined {
 /** Minimal shape of an S3 notification record: what the processor and the dead-letter consumer read. */
 export interface StorageEventRecord {
   eventName?: string;
-  s3?: { object?: { key?: string; size?: number } };
+  s3?: { object?: { key?: string; size?: number; versionId?: string } };
 }
 
 /** The ids of the uploads an S3 event announces (ObjectCreated:* under the upload prefix). */
@@ -27,9 +27,12 @@ export function createdUploadIds(event: { Records?: readonly StorageEventRecord[
   ignored: number;
   /** The object size each event announces, by id (S3 always sends it). */
   sizes: Map<string, number>;
+  /** The object version each event names, by id (only on a versioned bucket). */
+  versions: Map<string, string>;
 } {
   const ids: string[] = [];
   const sizes = new Map<string, number>();
+  const versions = new Map<string, string>();
   let ignored = 0;
   for (const record of event.Records ?? []) {
     const key = record.s3?.object?.key;
@@ -41,6 +44,8 @@ export function createdUploadIds(event: { Records?: readonly StorageEventRecord[
     ids.push(id);
     const size = record.s3?.object?.size;
     if (typeof size === 'number') sizes.set(id, size);
+    const versionId = record.s3?.object?.versionId;
+    if (typeof versionId === 'string' && versionId && versionId !== 'null') versions.set(id, versionId);
   }
-  return { ids, ignored, sizes };
+  return { ids, ignored, sizes, versions };
 }

@@ -22,6 +22,7 @@ import {
 } from './dynamo-links.js';
 import { planFileQuery, planSeriesQuery, planStudyQuery, readPage } from './dynamo-queries.js';
 import { fromFileItem, keyUpdates, parseStudyToken, STUDY_COUNTED, studyToken, toFileItem } from './index-keys.js';
+import { withinItemSize } from './item-size.js';
 import type { FileFilters, Page, PageRequest, SeriesSummary, StudyFilters, StudySummary } from './queries.js';
 import type { FileRecord, ProcessedResult, ProcessingStatus, ReceivedObject, RecordStore } from './records.js';
 
@@ -56,7 +57,8 @@ export class DynamoRecordStore implements RecordStore {
     private readonly tableName: string,
   ) {}
 
-  async create(record: FileRecord, alongside?: () => Promise<unknown>): Promise<void> {
+  async create(given: FileRecord, alongside?: () => Promise<unknown>): Promise<void> {
+    const record = withinItemSize(given);
     const token = studyToken(record);
     await this.client.send(
       new PutItemCommand({
@@ -226,7 +228,8 @@ export class DynamoRecordStore implements RecordStore {
   }
 
   async markReady(id: string, result: ProcessedResult, known?: FileRecord): Promise<boolean> {
-    const { attribute_count: _count, ...fields } = result;
+    const { attribute_count: _count, ...given } = result;
+    const fields = withinItemSize(given);
     // The update below is conditional on the item existing, so a caller's recent copy is as good as a read.
     const current = known ?? (await this.get(id));
     if (!current) return false;

@@ -50,6 +50,11 @@ export interface FileRecord extends DicomIdentifiers {
   image?: ImageState;
   /** SHA-256 (hex) of the stored bytes. */
   sha256?: string;
+  /**
+   * The S3 version of `uploads/<id>` these bytes, attributes and PNG describe (versioned bucket; absent
+   * without versioning): readers of the original read this version, never whatever is newest.
+   */
+  object_version?: string;
   /** Version of the derived data (attributes JSON, PNG) the processor last wrote. */
   schema_version?: number;
   /** Present while a direct upload's bytes are awaited. */
@@ -73,6 +78,8 @@ export interface ProcessedResult extends DicomIdentifiers {
 export interface ReceivedObject {
   size_bytes: number;
   sha256: string;
+  /** The object version the storage event names (S3 sends `versionId` on a versioned bucket). */
+  object_version?: string;
 }
 
 /** ISO 8601 instant `seconds` from now. */

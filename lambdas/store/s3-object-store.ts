@@ -14,7 +14,7 @@ import {
   type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { DownloadOptions, MultipartCompletion, ObjectStore, UploadedPart } from './objects.js';
+import type { DownloadOptions, MultipartCompletion, ObjectStore, PresignedRequest, UploadedPart } from './objects.js';
 
 /** A missing key: 404, or 403 without s3:ListBucket (least privilege makes S3 hide existence). */
 function isMissing(error: unknown): boolean {
@@ -46,7 +46,11 @@ const MULTIPART_ERRORS: Record<string, Exclude<MultipartCompletion, { ok: true }
   InvalidPart: 'INVALID_PART',
   InvalidPartOrder: 'INVALID_PART',
   EntityTooSmall: 'PART_TOO_SMALL',
+  PreconditionFailed: 'ALREADY_EXISTS',
 };
+
+/** Conditional writes: S3 answers 412 PreconditionFailed when the key already holds an object. */
+const IF_NONE_MATCH = '*';
 
 export class S3ObjectStore implements ObjectStore {
   constructor(
@@ -67,9 +71,11 @@ export class S3ObjectStore implements ObjectStore {
     );
   }
 
-  async get(key: string): Promise<Uint8Array | undefined> {
+  async get(key: string, versionId?: string): Promise<Uint8Array | undefined> {
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const response = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }),
+      );
       return await readBody(response);
     } catch (error) {
       if (isMissing(error)) return undefined;
@@ -77,11 +83,21 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async getRange(key: string, start: number, end: number): Promise<{ bytes: Uint8Array; size: number } | undefined> {
+  async getRange(
+    key: string,
+    start: number,
+    end: number,
+    versionId?: string,
+  ): Promise<{ bytes: Uint8Array; size: number } | undefined> {
     if (end <= start) throw new Error(`empty byte range ${start}-${end}`);
     try {
       const response = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${end - 1}` }),
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Range: `bytes=${start}-${end - 1}`,
+          ...(versionId ? { VersionId: versionId } : {}),
+        }),
       );
       const bytes = await readBody(response);
       // "bytes 0-65535/7200342"; S3 answers a range that covers the whole object without one.
@@ -112,9 +128,14 @@ export class S3ObjectStore implements ObjectStore {
     return keys;
   }
 
-  async head(key: string): Promise<{ sizeBytes: number; metadata: Record<string, string> } | undefined> {
+  async head(
+    key: string,
+    versionId?: string,
+  ): Promise<{ sizeBytes: number; metadata: Record<string, string> } | undefined> {
     try {
-      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const response = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }),
+      );
       return { sizeBytes: response.ContentLength ?? 0, metadata: response.Metadata ?? {} };
     } catch (error) {
       if (isMissing(error)) return undefined;
@@ -136,22 +157,27 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  presignGet(key: string, expiresInSeconds: number, download?: DownloadOptions): Promise<string> {
-    const overrides = download
-      ? { ResponseContentType: download.contentType, ResponseContentDisposition: download.contentDisposition }
-      : {};
+  presignGet(key: string, expiresInSeconds: number, download?: DownloadOptions, versionId?: string): Promise<string> {
+    const overrides = {
+      ...(download
+        ? { ResponseContentType: download.contentType, ResponseContentDisposition: download.contentDisposition }
+        : {}),
+      ...(versionId ? { VersionId: versionId } : {}),
+    };
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key, ...overrides }), {
       expiresIn: expiresInSeconds,
     });
   }
 
-  presignPut(key: string, sizeBytes: number, expiresInSeconds: number): Promise<string> {
-    // ContentLength is signed (X-Amz-SignedHeaders=content-length;host): S3 refuses any other size.
-    return getSignedUrl(
+  async presignPut(key: string, sizeBytes: number, expiresInSeconds: number): Promise<PresignedRequest> {
+    // Content-Length and If-None-Match are signed (X-Amz-SignedHeaders=content-length;host;if-none-match):
+    // S3 refuses any other size, a second PUT once the object exists (412), and a PUT without the header (403).
+    const url = await getSignedUrl(
       this.client,
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentLength: sizeBytes }),
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentLength: sizeBytes, IfNoneMatch: IF_NONE_MATCH }),
       { expiresIn: expiresInSeconds },
     );
+    return { url, headers: { 'If-None-Match': IF_NONE_MATCH } };
   }
 
   async startMultipartUpload(key: string, contentType: string): Promise<string> {
@@ -193,6 +219,7 @@ export class S3ObjectStore implements ObjectStore {
           Bucket: this.bucket,
           Key: key,
           UploadId: uploadId,
+          IfNoneMatch: IF_NONE_MATCH,
           MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
         }),
       );

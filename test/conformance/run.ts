@@ -94,14 +94,19 @@ async function uploadDirect(
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ filename, size_bytes: bytes.length, multipart: false }),
   });
-  const body = (await start.json()) as { id?: string; upload_url?: string; error?: string };
+  const body = (await start.json()) as {
+    id?: string;
+    upload_url?: string;
+    upload_headers?: Record<string, string>;
+    error?: string;
+  };
   if (start.status >= 500) result.bug = true;
   if (start.status !== 201 || !body.upload_url) {
     result.checks.upload = false;
     result.notes.push(`large-file route ${start.status}: ${body.error ?? ''}`);
     return undefined;
   }
-  const put = await fetch(body.upload_url, { method: 'PUT', body: bytes });
+  const put = await fetch(body.upload_url, { method: 'PUT', body: bytes, headers: body.upload_headers ?? {} });
   result.checks.upload = put.ok;
   result.notes.push(`POST /dicom 413, then large-file route PUT ${put.status}`);
   return put.ok ? body.id : undefined;

@@ -18,6 +18,7 @@ interface StartedUpload {
   id: string;
   upload_method: 'PUT' | 'MULTIPART';
   upload_url: string | null;
+  upload_headers?: Record<string, string>;
   expires_at: string;
   parts?: Part[];
   complete_path?: string;
@@ -130,7 +131,7 @@ describe('a 120 MB multi-frame file through POST /dicom/uploads', () => {
     const url = new URL(start.upload_url!);
     expect(url.origin).toBe(process.env.AWS_ENDPOINT_URL_S3);
     expect((await record(start.id))?.status).toBe('PROCESSING');
-    const put = await fetch(start.upload_url!, { method: 'PUT', body: big });
+    const put = await fetch(start.upload_url!, { method: 'PUT', body: big, headers: start.upload_headers });
     expect(put.status).toBe(200);
     await expectReadyBigFile(start.id);
     expect((await fetch(`${api.url}/dicom/${start.id}`, { method: 'DELETE' })).status).toBe(200);
@@ -163,7 +164,9 @@ describe('a file that is not DICOM through the large-file route', () => {
   it('ends FAILED with the reason, and none of its bytes stay stored', async () => {
     const pdf = new TextEncoder().encode('%PDF-1.7\n%\u00e2\u00e3\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n');
     const start = await startUpload({ filename: 'report.pdf', size_bytes: pdf.length });
-    expect((await fetch(start.upload_url!, { method: 'PUT', body: pdf })).status).toBe(200);
+    expect((await fetch(start.upload_url!, { method: 'PUT', body: pdf, headers: start.upload_headers })).status).toBe(
+      200,
+    );
     const failed = await settled(start.id);
     expect(failed.status).toBe('FAILED');
     expect(failed.error).toMatch(/not a DICOM file/);
@@ -193,20 +196,26 @@ describe('a delete racing the processor leaves nothing behind', () => {
   it('delete before the bytes arrive: the late bytes are removed by the processor', async () => {
     const start = await startUpload({ size_bytes: medium.length });
     expect((await fetch(`${api.url}/dicom/${start.id}`, { method: 'DELETE' })).status).toBe(200);
-    expect((await fetch(start.upload_url!, { method: 'PUT', body: medium })).status).toBe(200);
+    expect(
+      (await fetch(start.upload_url!, { method: 'PUT', body: medium, headers: start.upload_headers })).status,
+    ).toBe(200);
     await expectNothingLeft(start.id);
   });
 
   it('delete the moment the bytes have arrived', async () => {
     const start = await startUpload({ size_bytes: medium.length });
-    expect((await fetch(start.upload_url!, { method: 'PUT', body: medium })).status).toBe(200);
+    expect(
+      (await fetch(start.upload_url!, { method: 'PUT', body: medium, headers: start.upload_headers })).status,
+    ).toBe(200);
     expect((await fetch(`${api.url}/dicom/${start.id}`, { method: 'DELETE' })).status).toBe(200);
     await expectNothingLeft(start.id);
   });
 
   it('delete while the processor works on the file (its hash is recorded, its PNG not yet)', async () => {
     const start = await startUpload({ size_bytes: medium.length });
-    expect((await fetch(start.upload_url!, { method: 'PUT', body: medium })).status).toBe(200);
+    expect(
+      (await fetch(start.upload_url!, { method: 'PUT', body: medium, headers: start.upload_headers })).status,
+    ).toBe(200);
     // The processor records size and SHA-256 before it parses: from then on it is mid-way.
     const deadline = Date.now() + 30_000;
     while (!(await record(start.id))?.sha256 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));

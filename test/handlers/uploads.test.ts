@@ -71,7 +71,9 @@ async function started(request: Record<string, unknown>): Promise<Record<string,
 /** A direct upload sent and processed: what a client and S3 together do. */
 async function directlyUploaded(bytes: Uint8Array, filename = 'direct.dcm'): Promise<string> {
   const start = await started({ filename, size_bytes: bytes.length });
-  expect((await fetch(start.upload_url, { method: 'PUT', body: bytes })).status).toBe(200);
+  expect((await fetch(start.upload_url, { method: 'PUT', body: bytes, headers: start.upload_headers })).status).toBe(
+    200,
+  );
   await processor(s3Event(KEYS.upload(start.id)));
   return start.id;
 }
@@ -89,8 +91,9 @@ describe('POST /dicom/uploads', () => {
     const url = new URL(response.upload_url);
     expect(url.origin).toBe(storage.emulators.s3Endpoint);
     expect(url.pathname).toBe(`/${BUCKET}/${KEYS.upload(response.id)}`);
-    // The size is signed: S3 refuses a body of any other length.
-    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;host');
+    // The size and If-None-Match are signed: S3 refuses a body of any other length, and a second PUT.
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;host;if-none-match');
+    expect(response.upload_headers).toEqual({ 'If-None-Match': '*' });
     expect(Number(url.searchParams.get('X-Amz-Expires'))).toBe(UPLOAD_URL_SECONDS);
     expect(Date.parse(response.expires_at)).toBeGreaterThanOrEqual(before + UPLOAD_URL_SECONDS * 1000 - 1000);
 
@@ -168,7 +171,7 @@ describe('the processor on direct uploads', () => {
 
   it('bytes that differ in size from the announced size: FAILED, removed (S3 itself refuses them)', async () => {
     const start = await started({ size_bytes: 100_000 });
-    await fetch(start.upload_url, { method: 'PUT', body: sampleCt() });
+    await fetch(start.upload_url, { method: 'PUT', body: sampleCt(), headers: start.upload_headers });
     await processor(s3Event(KEYS.upload(start.id)));
     expect(await getStores().records.get(start.id)).toMatchObject({
       status: 'FAILED',
@@ -282,7 +285,7 @@ describe('GET /dicom/{id}/file', () => {
   it('a file too large for a Lambda response is a 302 to a short-lived presigned GET that names the file', async () => {
     const big = new Uint8Array(MAX_INLINE_FILE_BYTES + 1).fill(7);
     const start = await started({ filename: 'large.dcm', size_bytes: big.length });
-    await fetch(start.upload_url, { method: 'PUT', body: big });
+    await fetch(start.upload_url, { method: 'PUT', body: big, headers: start.upload_headers });
     const result = await file(idEvent('/dicom/{id}/file', start.id));
     expect(result.statusCode).toBe(302);
     const location = new URL(result.headers!.Location as string);
