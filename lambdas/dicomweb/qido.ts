@@ -257,8 +257,9 @@ export function parseQidoQuery(
           if (!/^(true|false)$/.test(value))
             throw new InvalidParameter('fuzzymatching', 'fuzzymatching must be true or false');
           if (value === 'true') {
+            // PS3.18 8.3.4.1 gives this text word for word (viewers compare it).
             warnings.push(
-              '299 dicom-api: the fuzzymatching parameter is not supported. Only literal matching has been performed.',
+              '299 dicom-api: The fuzzymatching parameter is not supported. Only literal matching has been performed.',
             );
           }
           continue;

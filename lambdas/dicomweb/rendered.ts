@@ -1,6 +1,7 @@
 // WADO-RS rendered and thumbnail resources (PS3.18 10.4.1.1.3, 10.4.1.1.6, 8.3.5): query, media type, one image out.
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { KEYS, MAX_RENDER_PIXELS, THUMBNAIL_MAX_PIXELS } from '../config.js';
+import { FrameOutOfRange } from '../dicom/frames.js';
 import { encodeJpeg } from '../dicom/jpeg.js';
 import type { WindowOverride } from '../dicom/render.js';
 import type { Size } from '../dicom/resize.js';
@@ -104,10 +105,14 @@ export async function renderedBytes(
   thumbnail: boolean,
 ): Promise<Uint8Array> {
   const box = query.viewport ?? (thumbnail ? { width: THUMBNAIL_MAX_PIXELS, height: THUMBNAIL_MAX_PIXELS } : undefined);
+  const facts = imageFacts(record);
+  // A frame URL past the last frame names no resource: 404 as .../frames/{n} answers (not the png route's 400 `frame`).
+  if (frame > facts.frames)
+    throw new FrameOutOfRange(`this instance has ${facts.frames} frame(s); there is no frame ${frame}`);
   const rendering: Rendering = resolveRendering(
     record.id,
     { frame, ...(query.window ? { window: query.window } : {}), ...(box ? { box } : {}) },
-    imageFacts(record),
+    facts,
   );
   if (type === 'image/png') {
     return (await stores.objects.get(rendering.key)) ?? (await renderAndCache(stores, record.id, rendering));

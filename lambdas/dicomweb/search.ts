@@ -195,16 +195,24 @@ export async function searchInstances(
   root: string,
   scope: SearchScope,
 ): Promise<SearchResult> {
+  // A file stored twice is one instance, its newest copy, as WADO-RS serves it (the indexes read newest first).
+  const seen = new Set<string>();
   const toDatasets = async (items: FileRecord[]) =>
     items
       .filter(isSearchable)
       .filter((record) => !scope.studyUid || record.study_instance_uid === scope.studyUid)
       .filter((record) => !scope.seriesUid || record.series_instance_uid === scope.seriesUid)
+      .filter((record) => {
+        const first = !seen.has(record.sop_instance_uid!);
+        seen.add(record.sop_instance_uid!);
+        return first;
+      })
       .map((record) => instanceDataset(record, root));
   const sopUid = singleUid(query, SOP_INSTANCE_UID);
   if (sopUid) {
     const ids = await records.findBySopInstanceUid(sopUid);
     const found = await defined(ids.map((id) => records.get(id)));
+    found.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
     return collect(query, onePage(found), toDatasets);
   }
   const seriesUid = scope.seriesUid ?? singleUid(query, SERIES_UID);
