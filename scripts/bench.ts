@@ -173,8 +173,8 @@ async function benchLargeUploads(): Promise<void> {
             method: 'POST',
             body: JSON.stringify({ filename: 'bench.dcm', size_bytes: bytes.length, multipart: false }),
           })
-        ).json()) as { id: string; upload_url: string };
-        await fetch(start.upload_url, { method: 'PUT', body: bytes });
+        ).json()) as { id: string; upload_url: string; upload_headers: Record<string, string> };
+        await fetch(start.upload_url, { method: 'PUT', body: bytes, headers: start.upload_headers });
         const uploaded = performance.now();
         let status = 'PROCESSING';
         while (status === 'PROCESSING') {
@@ -229,8 +229,8 @@ async function benchRenderings(): Promise<void> {
         method: 'POST',
         body: JSON.stringify({ filename: file, size_bytes: bytes.length, multipart: false }),
       })
-    ).json()) as { id: string; upload_url: string };
-    await fetch(start.upload_url, { method: 'PUT', body: bytes });
+    ).json()) as { id: string; upload_url: string; upload_headers: Record<string, string> };
+    await fetch(start.upload_url, { method: 'PUT', body: bytes, headers: start.upload_headers });
     return start.id;
   }
   async function timed(path: string): Promise<number> {
@@ -288,6 +288,11 @@ console.log(
   'Listing and search on the local runtime (scripts/bench-listing.ts; records written through the RecordStore):',
 );
 await (await import('./bench-listing.js')).benchListing();
+
+console.log(
+  'DICOMweb on the local runtime (scripts/bench-dicomweb.ts; QIDO from the indexes, WADO metadata made at ingest):',
+);
+await (await import('./bench-dicomweb.js')).benchDicomweb();
 
 console.log('Large-file route: upload -> READY on the local runtime (presigned PUT, sequential):');
 await benchLargeUploads();
