@@ -49,9 +49,18 @@ export class RouteMatcher {
     if (!best || !chosen) return undefined;
     const pathParameters: Record<string, string> = {};
     chosen.names.forEach((name, i) => {
-      pathParameters[name] = decodeURIComponent(best.m[i + 1]!);
+      pathParameters[name] = decodeSegment(best.m[i + 1]!);
     });
     return { route: chosen.route, pathParameters: chosen.names.length ? pathParameters : null };
+  }
+}
+
+/** A path segment's %-escapes decoded; a malformed escape (`%`, `%FF`) stays as sent, for the handler to refuse. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
 }
 

@@ -17,6 +17,8 @@ import type { FileRecord } from './records.js';
 /** Study items share the table with file records; a file id is a UUID, so these never collide. */
 export const studyItemId = (studyUid: string): string => `STUDY#${studyUid}`;
 export const seriesItemId = (seriesUid: string): string => `SERIES#${seriesUid}`;
+/** How many stored files hold one SOP Instance UID of a series (a file uploaded twice is one instance). */
+export const instanceItemId = (seriesUid: string, sopUid: string): string => `SOP#${seriesUid}#${sopUid}`;
 
 /** The QIDO-RS attributes of one level from a record's `dicomweb` JSON text, as JSON text (undefined if none). */
 function levelJson(record: FileRecord | undefined, level: 'study' | 'series'): string | undefined {
@@ -302,6 +304,86 @@ export async function adjustSeries(
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
   }
+}
+
+/**
+ * Counts a file in (+1) or out of (-1) the copies of its SOP Instance UID; true when that changes whether the
+ * instance exists (0 -> 1 or 1 -> 0), i.e. when its series and study counts must move. A record counted before
+ * instances were (no item to count out of) moves them as it always did.
+ */
+export async function adjustInstanceCopies(
+  client: DynamoDBClient,
+  tableName: string,
+  delta: 1 | -1,
+  counted: CountedIn,
+): Promise<boolean> {
+  if (!counted.seriesUid || !counted.sopUid) return true;
+  const key = marshall({ [TABLE.partitionKey]: instanceItemId(counted.seriesUid, counted.sopUid) });
+  let copies: number;
+  try {
+    const response = await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: key,
+        UpdateExpression: 'ADD #copies :delta',
+        ...(delta < 0 ? { ConditionExpression: 'attribute_exists(#id)' } : {}),
+        ExpressionAttributeNames: { '#copies': 'copies', ...(delta < 0 ? { '#id': TABLE.partitionKey } : {}) },
+        ExpressionAttributeValues: marshall({ ':delta': delta }),
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    copies = Number(response.Attributes?.copies?.N ?? NaN);
+  } catch (error) {
+    if (delta < 0 && isConditionFailure(error)) return true;
+    throw error;
+  }
+  if (delta > 0) return copies === 1;
+  if (copies !== 0) return false;
+  try {
+    await client.send(
+      new DeleteItemCommand({
+        TableName: tableName,
+        Key: key,
+        ConditionExpression: '#copies <= :zero',
+        ExpressionAttributeNames: { '#copies': 'copies' },
+        ExpressionAttributeValues: marshall({ ':zero': 0 }),
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+  return true;
+}
+
+/**
+ * Marks a series and its study as changed (a file of theirs was processed again): cached DICOMweb metadata of
+ * either is keyed by modified_at, so it is rebuilt. Items that are gone stay gone.
+ */
+export async function touchSeriesAndStudy(
+  client: DynamoDBClient,
+  tableName: string,
+  counted: CountedIn,
+): Promise<void> {
+  const now = new Date().toISOString();
+  const ids = [studyItemId(counted.studyUid), ...(counted.seriesUid ? [seriesItemId(counted.seriesUid)] : [])];
+  await Promise.all(
+    ids.map(async (id) => {
+      try {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: marshall({ [TABLE.partitionKey]: id }),
+            UpdateExpression: 'SET #modified = :now',
+            ConditionExpression: 'attribute_exists(#id)',
+            ExpressionAttributeNames: { '#modified': 'modified_at', '#id': TABLE.partitionKey },
+            ExpressionAttributeValues: marshall({ ':now': now }),
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }),
+  );
 }
 
 /** The study's number of series; a study item that is gone stays gone. */

@@ -11,6 +11,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TABLE } from '../config.js';
 import {
+  adjustInstanceCopies,
   adjustSeries,
   adjustStudy,
   changeDuplicates,
@@ -19,9 +20,18 @@ import {
   getStudyItem,
   toSeriesSummary,
   toStudySummary,
+  touchSeriesAndStudy,
 } from './dynamo-links.js';
 import { planFileQuery, planSeriesQuery, planStudyQuery, readPage } from './dynamo-queries.js';
-import { fromFileItem, keyUpdates, parseStudyToken, STUDY_COUNTED, studyToken, toFileItem } from './index-keys.js';
+import {
+  fromFileItem,
+  keyUpdates,
+  parseStudyToken,
+  STUDY_COUNTED,
+  studyToken,
+  toFileItem,
+  type CountedIn,
+} from './index-keys.js';
 import { withinItemSize } from './item-size.js';
 import type { FileFilters, Page, PageRequest, SeriesSummary, StudyFilters, StudySummary } from './queries.js';
 import type { FileRecord, ProcessedResult, ProcessingStatus, ReceivedObject, RecordStore } from './records.js';
@@ -75,20 +85,27 @@ export class DynamoRecordStore implements RecordStore {
   }
 
   /**
-   * Moves a file's count from the study and series it was counted in to those it is in now. Only what changed
-   * moves (a record counted before series existed gains its series and keeps its study count); a series is
-   * counted out before its study and in after it, so the study's number of series always has an item to live on.
+   * Moves a file's count from the instance, series and study it was counted in to those it is in now: counted in
+   * first, then out, so a file that stays in its study (a record counted before series or instances were, now
+   * gaining them) never takes the study's count through 0. Series and study count instances (SOP Instance UIDs):
+   * they move only when the first copy of an instance arrives or its last copy goes.
    */
   private async recountStudy(before: unknown, after: string | undefined, record: FileRecord): Promise<void> {
     if (before === after) return;
-    const previous = parseStudyToken(before);
     const next = parseStudyToken(after);
-    const sameStudy = previous?.studyUid === next?.studyUid && previous?.modality === next?.modality;
-    const sameSeries = previous?.studyUid === next?.studyUid && previous?.seriesUid === next?.seriesUid;
-    if (previous && !sameSeries) await adjustSeries(this.client, this.tableName, -1, previous);
-    if (previous && !sameStudy) await adjustStudy(this.client, this.tableName, -1, previous);
-    if (next && !sameStudy) await adjustStudy(this.client, this.tableName, 1, next, record);
-    if (next && !sameSeries) await adjustSeries(this.client, this.tableName, 1, next, record);
+    const previous = parseStudyToken(before);
+    if (next && (await adjustInstanceCopies(this.client, this.tableName, 1, next))) {
+      await adjustStudy(this.client, this.tableName, 1, next, record);
+      await adjustSeries(this.client, this.tableName, 1, next, record);
+    }
+    if (previous) await this.countOut(previous);
+  }
+
+  /** Counts a file out: its instance's copies, then (when it was the last) its series before its study. */
+  private async countOut(counted: CountedIn): Promise<void> {
+    if (!(await adjustInstanceCopies(this.client, this.tableName, -1, counted))) return;
+    await adjustSeries(this.client, this.tableName, -1, counted);
+    await adjustStudy(this.client, this.tableName, -1, counted);
   }
 
   /** Links a record with the copies of it already in the table (as markReady does; a table restore needs it). */
@@ -260,25 +277,36 @@ export class DynamoRecordStore implements RecordStore {
     ]);
     if (!old) return false;
     const others = early ?? (await lookUp());
-    await Promise.all([this.recountStudy(old[STUDY_COUNTED], token, record), this.linkDuplicates(id, others)]);
+    const counted = parseStudyToken(token);
+    await Promise.all([
+      this.recountStudy(old[STUDY_COUNTED], token, record),
+      this.linkDuplicates(id, others),
+      // Its metadata was (re)made: what DICOMweb cached for its series and study is stale.
+      old[STUDY_COUNTED] === token && counted && touchSeriesAndStudy(this.client, this.tableName, counted),
+    ]);
     return true;
   }
 
   markFailed(id: string, reason: string): Promise<boolean> {
-    return this.updateExisting(
-      id,
-      { status: 'FAILED', error: reason, modified_at: new Date().toISOString() },
-      SETTLED_REMOVES.filter((field) => field !== 'error'),
-    );
+    return this.settleFailed(id, reason);
   }
 
   failProcessing(id: string, reason: string): Promise<boolean> {
-    return this.updateExisting(
+    return this.settleFailed(id, reason, 'PROCESSING');
+  }
+
+  /** FAILED with a reason; a failed file no longer counts in its study and series (a reprocess counts it again). */
+  private async settleFailed(id: string, reason: string, onlyIfStatus?: ProcessingStatus): Promise<boolean> {
+    const old = await this.updateIndexed(
       id,
       { status: 'FAILED', error: reason, modified_at: new Date().toISOString() },
-      SETTLED_REMOVES.filter((field) => field !== 'error'),
-      'PROCESSING',
+      [...SETTLED_REMOVES.filter((field) => field !== 'error'), STUDY_COUNTED],
+      onlyIfStatus,
     );
+    if (!old) return false;
+    const counted = parseStudyToken(old[STUDY_COUNTED]);
+    if (counted) await this.countOut(counted);
+    return true;
   }
 
   markReprocessing(id: string, processingDeadline: string): Promise<boolean> {
@@ -309,13 +337,8 @@ export class DynamoRecordStore implements RecordStore {
     // Only the caller whose delete removed the item gets it back: it alone counts the file out.
     const study = parseStudyToken(old[STUDY_COUNTED]);
     const { duplicate_of: duplicates } = fromFileItem(old);
-    const countOut = async (): Promise<void> => {
-      if (!study) return;
-      await adjustSeries(this.client, this.tableName, -1, study);
-      await adjustStudy(this.client, this.tableName, -1, study);
-    };
     await allSettledOrThrow([
-      countOut(),
+      study && this.countOut(study),
       ...(duplicates ?? []).map((other) => changeDuplicates(this.client, this.tableName, other, 'DELETE', [id])),
       alongside?.(),
     ]);

@@ -87,27 +87,34 @@ export function fromFileItem(item: Record<string, unknown>): FileRecord {
 }
 
 /**
- * The study and series a file is counted in, with its modality: `study|modality|series` (none of them can hold a
- * `|`: UIDs are digits and dots, modalities code strings). Records counted before series existed hold `study|modality`.
+ * The instance, series and study a file is counted in, with its modality: `study|modality|series|sop` (none can hold
+ * a `|`: UIDs are digits and dots, modalities code strings). Records counted before series existed hold
+ * `study|modality`, and before instances were counted once per SOP Instance UID `study|modality|series`.
  */
 export function studyToken(
-  record: Pick<FileRecord, 'study_instance_uid' | 'modality'> & Partial<Pick<FileRecord, 'series_instance_uid'>>,
+  record: Pick<FileRecord, 'study_instance_uid' | 'modality'> &
+    Partial<Pick<FileRecord, 'series_instance_uid' | 'sop_instance_uid'>>,
 ): string | undefined {
-  return record.study_instance_uid
-    ? `${record.study_instance_uid}|${record.modality ?? ''}|${record.series_instance_uid ?? ''}`
-    : undefined;
+  if (!record.study_instance_uid) return undefined;
+  const series = record.series_instance_uid ?? '';
+  const sop = series ? (record.sop_instance_uid ?? '') : '';
+  return `${record.study_instance_uid}|${record.modality ?? ''}|${series}|${sop}`;
 }
 
 export interface CountedIn {
   studyUid: string;
   modality: string | null;
   seriesUid: string | null;
+  /** Counted once per SOP Instance UID (copies of a file share it); null for a record counted per file. */
+  sopUid: string | null;
 }
 
 export function parseStudyToken(token: unknown): CountedIn | undefined {
   if (typeof token !== 'string') return undefined;
-  const [studyUid, modality, seriesUid] = token.split('|');
-  return studyUid ? { studyUid, modality: modality || null, seriesUid: seriesUid || null } : undefined;
+  const [studyUid, modality, seriesUid, sopUid] = token.split('|');
+  return studyUid
+    ? { studyUid, modality: modality || null, seriesUid: seriesUid || null, sopUid: sopUid || null }
+    : undefined;
 }
 
 /**

@@ -506,9 +506,8 @@ describe('uploads and deletes as QIDO and WADO see them', () => {
   });
 });
 
-// Known bug outside lambdas/dicomweb: markFailed/failProcessing leave a FAILED file counted in its study and series
-// while QIDO no longer lists it (lambdas/store dynamo-record-store.ts). Remove `.fails` once they count it out.
-(isRemote ? it.skip : it.fails)('a file the processor gives up on (FAILED) leaves the counts', async () => {
+// markFailed/failProcessing count a FAILED file out of its study and series, as QIDO no longer lists it.
+(isRemote ? it.skip : it)('a file the processor gives up on (FAILED) leaves the counts', async () => {
   const root = uniqueUidRoot();
   const slices = [1, 2].map((k) => ({ studyUid: `${root}.1`, seriesUid: `${root}.1.1`, sopUid: `${root}.1.1.${k}` }));
   for (const [k, s] of slices.entries()) {
@@ -544,9 +543,8 @@ describe('a file stored twice', () => {
     expect(await (await dicomweb(`${seriesPath}/metadata`)).json()).toHaveLength(1);
   });
 
-  // Known bug outside lambdas/dicomweb: the study and series items count files, not SOP Instance UIDs
-  // (lambdas/store dynamo-record-store.ts recountStudy). Remove `.fails` once they count each instance once.
-  it.fails('is counted once in NumberOfStudyRelatedInstances and NumberOfSeriesRelatedInstances', async () => {
+  // The study and series items count SOP Instance UIDs, not files (lambdas/store dynamo-links.ts adjustInstanceCopies).
+  it('is counted once in NumberOfStudyRelatedInstances and NumberOfSeriesRelatedInstances', async () => {
     const [found] = await qido(`/studies?StudyInstanceUID=${slice.studyUid}`);
     const [series] = await qido(`/studies/${slice.studyUid}/series`);
     expect([first(found, '00201208'), first(series, '00201209')]).toEqual([1, 1]);
@@ -606,9 +604,8 @@ describe('never a 500', () => {
     expect(await serverErrors(paths)).toEqual([]);
   });
 
-  // Known bug in local/api-gateway.ts: a path segment with a broken %-escape throws in decodeURIComponent (500);
-  // API Gateway answers 4xx. Remove `.fails` once the local runtime does too.
-  (isRemote ? it : it.fails)('a broken %-escape in a path segment is a 4xx', async () => {
+  // A path segment with a broken %-escape reaches the handler as sent, which refuses it (local/api-gateway.ts).
+  it('a broken %-escape in a path segment is a 4xx', async () => {
     const s = instanceByLabel('native frames');
     const broken = ['%E0%A4%A', '%FF', '%'];
     expect(
