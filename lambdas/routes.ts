@@ -176,7 +176,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   // WADO-RS: metadata made at ingest (derived/<id>/metadata.json; an older file's is parsed from its original),
   // with answers too large for one Lambda response written under answers/ and redirected to.
   ...dicomwebRoutes('dicomwebMetadata', ['/metadata', '/series/{series}/metadata', `${INSTANCE}/metadata`], {
-    access: { s3Read: ['uploads/', 'derived/'], s3Write: ['answers/'], tableRead: true },
+    // answers/: assembled series and study answers, kept and reused until one of their instances changes.
+    access: { s3Read: ['uploads/', 'derived/', 'answers/'], s3Write: ['answers/'], tableRead: true },
     memoryMb: 1024,
     audit: 'read',
   }),
