@@ -25,6 +25,19 @@ import { serveViewer } from './viewer.js';
 const ROUTE_METHODS = ['GET', 'POST', 'DELETE'] as const;
 /** API Gateway's own request limit: bigger bodies are refused before any Lambda runs. */
 const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** A body this far past the limit is no upload gone wrong: the connection is cut. */
+const MAX_DRAINED_BYTES = 2 * 1024 * 1024 * 1024;
+
+/** The 413 of a body larger than POST /dicom takes (the stack's gateway answers alike); it names the large-file route. */
+function tooLargeError(res: ServerResponse, headers: Record<string, string>): void {
+  writeGatewayError(
+    res,
+    413,
+    'PAYLOAD_TOO_LARGE',
+    `request larger than POST /dicom accepts (${MAX_UPLOAD_BODY_BYTES} bytes; API Gateway takes at most ${GATEWAY_MAX_BODY_BYTES}); upload large files with ${LARGE_UPLOAD_ROUTE}`,
+    { ...headers, Connection: 'close' },
+  );
+}
 const BUCKET = 'dicom-api-local';
 const TABLE_NAME = 'dicom-api-local';
 
@@ -76,6 +89,10 @@ function acquireLock(dataDir: string): () => void {
   return () => rmSync(lockFile, { force: true });
 }
 
+/**
+ * Reads a body up to `limit`; past it the rest is read and dropped (up to MAX_DRAINED_BYTES), so the client that
+ * sent it all can read the 413 that follows instead of seeing its connection reset mid-upload.
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<{ body: Buffer; tooLarge: boolean; total: number }> {
   return new Promise((resolveBody, reject) => {
     const chunks: Buffer[] = [];
@@ -83,7 +100,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<{ body: Buffer; 
     req.on('data', (chunk: Buffer) => {
       total += chunk.length;
       if (total <= limit) chunks.push(chunk);
-      else if (total > GATEWAY_MAX_BODY_BYTES) req.destroy();
+      else if (total > MAX_DRAINED_BYTES) req.destroy();
     });
     req.on('end', () => resolveBody({ body: Buffer.concat(chunks), tooLarge: total > limit, total }));
     req.on('close', () => resolveBody({ body: Buffer.alloc(0), tooLarge: total > limit, total }));
@@ -175,13 +192,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
     if (tooLarge) {
       // Deployed, Lambda refuses a request this size; the error names the large-file route.
-      writeGatewayError(
-        res,
-        413,
-        'PAYLOAD_TOO_LARGE',
-        `request larger than POST /dicom accepts (${MAX_UPLOAD_BODY_BYTES} bytes); upload large files with ${LARGE_UPLOAD_ROUTE}`,
-        cors,
-      );
+      tooLargeError(res, cors);
       return;
     }
     const handler = handlers.get(matched.route.name)!;
@@ -195,12 +206,23 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     writeProxyResult(res, result);
   }
 
-  const server: Server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     serve(req, res).catch((error: Error) => {
       process.stderr.write(`local runtime error: ${error.message}\n`);
       if (!res.headersSent) writeGatewayError(res, 500, 'INTERNAL_ERROR', 'internal error');
       else res.destroy();
     });
+  };
+  const server: Server = createServer(handle);
+  // `Expect: 100-continue` (curl sends it for large bodies): a body declared too large is refused before it is
+  // sent, so the client reads the 413 JSON instead of a reset connection mid-upload.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (Number(req.headers['content-length']) > MAX_UPLOAD_BODY_BYTES) {
+      tooLargeError(res, corsHeaders(req.headers.origin, corsOrigins));
+      return;
+    }
+    res.writeContinue();
+    handle(req, res);
   });
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
