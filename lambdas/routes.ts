@@ -69,8 +69,9 @@ export const ROUTES: readonly RouteDefinition[] = [
     name: 'upload',
     method: 'POST',
     path: '/dicom',
-    // tableRead: the duplicate look-up (same SOP Instance UID or SHA-256) queries two indexes.
-    access: { s3Write: ['uploads/'], tableRead: true, tableWrite: true },
+    // s3Delete + s3List (derived/): the undo after a failed store removes the original and whatever the processor
+    // derived meanwhile (test/infra/iam-drift.test.ts); no tableRead: the duplicate look-up moved to markReady.
+    access: { s3Write: ['uploads/'], s3Delete: ['uploads/', 'derived/'], s3List: ['derived/'], tableWrite: true },
     memoryMb: 1024,
     audit: 'upload',
   },

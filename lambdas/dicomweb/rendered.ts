@@ -77,7 +77,10 @@ export function parseRenderedQuery(event: APIGatewayProxyEvent, thumbnail: boole
 /** image/jpeg unless the client prefers PNG (PS3.18 makes JPEG the default for single images). */
 export function renderedType(event: APIGatewayProxyEvent): RenderedType {
   for (const range of acceptedRanges(event)) {
-    if (range.type === 'image/png') return 'image/png';
+    // A series' or study's images come as multipart/related with the image type as its `type` parameter.
+    const wanted = range.type === 'multipart/related' ? (range.params.type ?? 'image/jpeg').toLowerCase() : range.type;
+    if (wanted === 'image/png') return 'image/png';
+    if (wanted === 'image/jpeg') return 'image/jpeg';
     if (admits(range, 'image/jpeg')) return 'image/jpeg';
     if (admits(range, 'image/png')) return 'image/png';
   }
@@ -115,12 +118,16 @@ export async function renderedBytes(
     facts,
   );
   if (type === 'image/png') {
-    return (await stores.objects.get(rendering.key)) ?? (await renderAndCache(stores, record.id, rendering));
+    return (
+      (await stores.objects.get(rendering.key)) ??
+      (await renderAndCache(stores, record.id, rendering, record.object_version))
+    );
   }
   const key = KEYS.rendering(record.id, `${rendering.name}_q${query.quality}`).replace(/\.png$/, '.jpg');
   const cached = await stores.objects.get(key);
   if (cached) return cached;
-  const jpeg = encodeJpeg(await renderImage(stores.objects, record.id, rendering), query.quality);
+  const { image } = await renderImage(stores.objects, record.id, rendering, record.object_version);
+  const jpeg = encodeJpeg(image, query.quality);
   await stores.objects.put(key, jpeg, 'image/jpeg');
   // A DELETE lists derived/<id>/ after removing the record: a rendering stored after that listing is ours to remove.
   if (!(await stores.records.get(record.id))) {
@@ -141,10 +148,15 @@ function instanceNumber(record: FileRecord): number {
   }
 }
 
-/** The image that stands for a series: the middle one by InstanceNumber among those that render (as viewers show). */
-export function representative(instances: FileRecord[]): FileRecord | undefined {
-  const images = instances
+/** The instances that render, in InstanceNumber order (what a series' or study's rendered resource shows). */
+export function renderable(instances: FileRecord[]): FileRecord[] {
+  return instances
     .filter((record) => record.image?.state === 'RENDERED')
     .sort((a, b) => instanceNumber(a) - instanceNumber(b));
+}
+
+/** The image that stands for a series: the middle one by InstanceNumber among those that render (as viewers show). */
+export function representative(instances: FileRecord[]): FileRecord | undefined {
+  const images = renderable(instances);
   return images[Math.floor((images.length - 1) / 2)];
 }

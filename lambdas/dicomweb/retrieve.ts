@@ -96,7 +96,7 @@ export async function instanceMetadataText(objects: ObjectStore, record: FileRec
   if (stored) {
     text = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength).toString('utf8');
   } else {
-    const original = await objects.get(KEYS.upload(record.id));
+    const original = await objects.get(KEYS.upload(record.id), record.object_version);
     if (!original) throw new NotFound('the instance was deleted meanwhile', 'INSTANCE_NOT_FOUND');
     text = stringifyDicomJson(
       toDicomJson(parseDicom(original), { bulkDataUri: (path) => `bulkdata/${path.join('.')}` }),
@@ -130,7 +130,7 @@ export async function metadataArray(objects: ObjectStore, instances: FileRecord[
 export async function bulkData(objects: ObjectStore, record: FileRecord, pathText: string): Promise<Uint8Array> {
   const path = /^[0-9A-Fa-f.]{8,200}$/.test(pathText) ? parseBulkDataPath(pathText.replaceAll('.', '/')) : undefined;
   if (!path) throw new NotFound('no bulk data at this path', 'BULK_DATA_NOT_FOUND');
-  const original = await objects.get(KEYS.upload(record.id));
+  const original = await objects.get(KEYS.upload(record.id), record.object_version);
   if (!original) throw new NotFound('the instance was deleted meanwhile', 'INSTANCE_NOT_FOUND');
   const bytes = bulkDataBytes(parseDicom(original), path);
   if (!bytes) throw new NotFound('no bulk data at this path', 'BULK_DATA_NOT_FOUND');

@@ -4,6 +4,7 @@ import { FrameNotAcceptable, parseFrameList, retrieveFrames } from '../dicom/fra
 import { frameAccept, framesMeet, framesResponse, labelled } from '../dicomweb/frames-request.js';
 import { NotAcceptable, pathUid } from '../dicomweb/http.js';
 import { instanceRecord } from '../dicomweb/retrieve.js';
+import { auditedFiles } from '../http/access.js';
 import { InvalidParameter } from '../http/errors.js';
 import { httpHandler } from '../http/handler.js';
 import { originalSource } from '../ingest/render-on-demand.js';
@@ -22,9 +23,10 @@ export const handler = httpHandler('dicomwebFrames', async (event) => {
   const accepts = frameAccept(event);
   const { objects, records } = getStores();
   const record = requireProcessedOk(await instanceRecord(records, address, processingWaitMs()));
-  const source = originalSource(objects, record.id);
+  const source = originalSource(objects, record.id, record.object_version);
   // A stored file changes only when it is reprocessed, which moves modified_at.
   const caching = {
+    ...auditedFiles([record.id]),
     'Cache-Control': 'private, max-age=86400',
     ETag: `"${record.id}-${Date.parse(record.modified_at).toString(36)}"`,
   };

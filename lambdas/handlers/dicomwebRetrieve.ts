@@ -6,6 +6,7 @@ import { KEYS } from '../config.js';
 import { MAX_MULTIPART_BYTES } from '../dicomweb/frames-request.js';
 import { acceptedRanges, admits, NotAcceptable, pathUid } from '../dicomweb/http.js';
 import { bulkData, instanceRecord, instancesOf, settled } from '../dicomweb/retrieve.js';
+import { auditedFiles } from '../http/access.js';
 import { NotFound } from '../http/errors.js';
 import { httpHandler } from '../http/handler.js';
 import { multipartRelated } from '../http/multipart-related.js';
@@ -63,7 +64,7 @@ export const handler = httpHandler('dicomwebRetrieve', async (event) => {
         `this bulk data is ${bytes.length} bytes, more than one answer carries; for Pixel Data retrieve the frames (.../frames/1)`,
       );
     }
-    return binary(200, body, contentType);
+    return binary(200, body, contentType, auditedFiles([record.id]));
   }
 
   const wanted = acceptedSyntax(event, 'application/dicom');
@@ -76,7 +77,15 @@ export const handler = httpHandler('dicomwebRetrieve', async (event) => {
   if (total > MAX_MULTIPART_BYTES) {
     if (chosen.length === 1) {
       // One file too large for a Lambda answer: its stored bytes, straight from S3 for a few minutes.
-      return redirect(await objects.presignGet(KEYS.upload(chosen[0]!.id), DOWNLOAD_URL_SECONDS));
+      const only = chosen[0]!;
+      const location = await objects.presignGet(
+        KEYS.upload(only.id),
+        DOWNLOAD_URL_SECONDS,
+        undefined,
+        only.object_version,
+      );
+      const answer = redirect(location);
+      return { ...answer, headers: { ...answer.headers, ...auditedFiles([chosen[0]!.id]) } };
     }
     throw new NotAcceptable(
       `these ${chosen.length} instances make ${total} bytes, more than one answer carries (${MAX_MULTIPART_BYTES}); retrieve them one instance at a time`,
@@ -84,12 +93,12 @@ export const handler = httpHandler('dicomwebRetrieve', async (event) => {
   }
   const parts = await Promise.all(
     chosen.map(async (record) => {
-      const bytes = await objects.get(KEYS.upload(record.id));
+      const bytes = await objects.get(KEYS.upload(record.id), record.object_version);
       if (!bytes) throw new NotFound('an instance was deleted meanwhile; retry', 'INSTANCE_NOT_FOUND');
       const syntax = record.transfer_syntax_uid ? `; transfer-syntax=${record.transfer_syntax_uid}` : '';
       return { contentType: `application/dicom${syntax}`, bytes };
     }),
   );
   const { body, contentType } = multipartRelated(parts, 'application/dicom');
-  return binary(200, body, contentType);
+  return binary(200, body, contentType, auditedFiles(chosen.map((record) => record.id)));
 });

@@ -69,10 +69,25 @@ export const auditLogger = new Logger({
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
+ * A handler that resolves files from something other than an `{id}` (DICOMweb UIDs) names them in this response
+ * header; the handler wrapper takes it off before the answer leaves (lambdas/http/handler.ts).
+ */
+export const AUDIT_FILE_IDS_HEADER = 'X-Audit-File-Ids';
+/** An audit line names at most this many files (a series' metadata may hold thousands; the count says how many). */
+const MAX_AUDITED_IDS = 100;
+
+/** The header that tells the audit which files an answer came from. */
+export function auditedFiles(ids: readonly string[]): Record<string, string> {
+  return { [AUDIT_FILE_IDS_HEADER]: ids.slice(0, MAX_AUDITED_IDS).join(',') };
+}
+
+/**
  * The file ids a request touched, from what the service made or checked, never from raw client text: the path's
  * `{id}` only when it is a UUID; for an upload the `id` of its answer; for a listing the ids of the page it showed.
  */
 export function auditedFileIds(event: APIGatewayProxyEvent, response: APIGatewayProxyResult): string[] {
+  const named = response.headers?.[AUDIT_FILE_IDS_HEADER];
+  if (typeof named === 'string') return named.split(',').filter((id) => UUID.test(id));
   const pathId = event.pathParameters?.id?.toLowerCase();
   if (pathId !== undefined) return UUID.test(pathId) ? [pathId] : [];
   if (response.statusCode < 200 || response.statusCode >= 300 || response.isBase64Encoded) return [];

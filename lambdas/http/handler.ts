@@ -2,7 +2,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { logger } from '../commons.js';
 import { handlerOf, ROUTES } from '../routes.js';
-import { writeAudit } from './access.js';
+import { AUDIT_FILE_IDS_HEADER, writeAudit } from './access.js';
 import { withCors } from './cors.js';
 import { HttpError } from './errors.js';
 import { json } from './responses.js';
@@ -42,6 +42,10 @@ export function httpHandler(route: string, run: ApiHandler): ApiHandler {
       ms: Math.round(performance.now() - started),
     });
     if (audit) writeAudit(event, route, audit, response);
+    if (response.headers?.[AUDIT_FILE_IDS_HEADER] !== undefined) {
+      const { [AUDIT_FILE_IDS_HEADER]: _ids, ...headers } = response.headers;
+      response = { ...response, headers };
+    }
     return withCors(event, response);
   };
 }

@@ -25,20 +25,24 @@ export function originalSource(objects: ObjectStore, id: string, versionId?: str
 }
 
 /**
- * Renders `rendering` from the original, stores it at its key and returns the PNG. Reads only the
- * header and the one frame where the layout allows (lambdas/dicom/frame-source.ts), so memory is
- * about one frame; a repeat request is then a single S3 GET in the handler.
+ * One rendering as an image (8-bit grey or RGB). Reads only the header and the one frame where the layout allows
+ * (lambdas/dicom/frame-source.ts), so memory is about one frame.
  */
-/** One rendering as an image (8-bit grey or RGB), read from the original as renderAndCache reads it. */
-export async function renderImage(objects: ObjectStore, id: string, rendering: Rendering): Promise<RenderedImage> {
-  const frame = await readFrameForRendering(originalSource(objects, id), rendering.frameIndex);
+export async function renderImage(
+  objects: ObjectStore,
+  id: string,
+  rendering: Rendering,
+  versionId?: string,
+): Promise<{ image: RenderedImage; bytesRead: number }> {
+  const frame = await readFrameForRendering(originalSource(objects, id, versionId), rendering.frameIndex);
   const image = await renderFrameAsync(frame.parsed, rendering.frameIndex, {
     ...(rendering.window ? { window: rendering.window } : {}),
     ...(frame.storedFrame ? { storedFrame: frame.storedFrame } : {}),
   });
-  return downscale(image, fitWithin(image, rendering.size));
+  return { image: downscale(image, fitWithin(image, rendering.size)), bytesRead: frame.bytesRead };
 }
 
+/** Renders `rendering` from the original, stores it at its key and returns the PNG: a repeat request is one S3 GET. */
 export async function renderAndCache(
   { objects, records }: Stores,
   id: string,
@@ -46,12 +50,8 @@ export async function renderAndCache(
   versionId?: string,
 ): Promise<Uint8Array> {
   const started = performance.now();
-  const frame = await readFrameForRendering(originalSource(objects, id, versionId), rendering.frameIndex);
-  const image = await renderFrameAsync(frame.parsed, rendering.frameIndex, {
-    ...(rendering.window ? { window: rendering.window } : {}),
-    ...(frame.storedFrame ? { storedFrame: frame.storedFrame } : {}),
-  });
-  const png = encodePng(downscale(image, fitWithin(image, rendering.size)));
+  const { image, bytesRead } = await renderImage(objects, id, rendering, versionId);
+  const png = encodePng(image);
   await objects.put(rendering.key, png, 'image/png');
   // DELETE removes the record, then lists derived/<id>/: a rendering stored after that listing is ours to remove.
   if (!(await records.get(id))) {
@@ -61,7 +61,7 @@ export async function renderAndCache(
   logger.info('rendered on demand', {
     id,
     rendering: rendering.name,
-    bytesRead: frame.bytesRead,
+    bytesRead,
     pngBytes: png.length,
     ms: Math.round(performance.now() - started),
   });

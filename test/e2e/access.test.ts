@@ -12,11 +12,16 @@ const KEY = 'k3y-for-tests-0123456789';
 const ORIGIN = 'https://viewer.example';
 const OTHER_ORIGIN = 'https://evil.example';
 
+const RUN_UID = `2.25.${Math.floor(Math.random() * 1e12)}`;
 /** A small CT whose patient values must never appear in a log line. */
 const PATIENT = { name: 'AUDIT^SECRET^NAME', id: 'PID-AUDIT-777' };
 const ct = () =>
   buildDicom([
     ...patientElements({ name: PATIENT.name, id: PATIENT.id, modality: 'CT' }),
+    // UIDs of this run's own: DICOMweb finds the instance by them.
+    { tag: 0x0020000d, vr: 'UI', value: `${RUN_UID}.1` },
+    { tag: 0x0020000e, vr: 'UI', value: `${RUN_UID}.1.1` },
+    { tag: 0x00080018, vr: 'UI', value: `${RUN_UID}.1.1.${Math.floor(Math.random() * 1e9)}` },
     ...imageElements({ rows: 8, columns: 8, pixels: Array.from({ length: 64 }, (_, i) => i * 16) }),
   ]);
 
@@ -169,6 +174,17 @@ describe.skipIf(isRemote)('local runtime with API_KEY and CORS_ORIGINS set', () 
     await call(`/dicom/${id}/attributes?tag=PatientName`);
     await call(`/dicom/${id}/png`);
     await call(`/dicom/${id}/file`);
+    // DICOMweb names instances by UIDs: the audit line still names the file it read.
+    const found = await call(`/dicomweb/instances?PatientID=${PATIENT.id}`);
+    const [instance] = (await found.json()) as Record<string, { Value?: string[] }>[];
+    const uid = (tag: string) => instance![tag]!.Value![0]!;
+    const instancePath = `/dicomweb/studies/${uid('0020000D')}/series/${uid('0020000E')}/instances/${uid('00080018')}`;
+    const frames = await call(`${instancePath}/frames/1`, {
+      headers: { Accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*' },
+    });
+    expect(frames.status).toBe(200);
+    expect(frames.headers.get('x-audit-file-ids'), 'the audit header stays inside').toBeNull();
+    await call(`${instancePath}/rendered`);
     await call(`/dicom?limit=5`);
     await call(`/dicom/search`, { method: 'POST', body: JSON.stringify({ patient_id: PATIENT.id }) });
     await call(`/dicom/${id}`, { method: 'DELETE' });
@@ -187,6 +203,8 @@ describe.skipIf(isRemote)('local runtime with API_KEY and CORS_ORIGINS set', () 
       'read attributes 200',
       'read png 200',
       'download file 200',
+      'read dicomwebFrames 200',
+      'read dicomwebRendered 200',
       'delete delete 200',
       'read get 404',
     ]);

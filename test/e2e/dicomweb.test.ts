@@ -379,6 +379,27 @@ describe('WADO-RS instances, rendered and thumbnails', () => {
     expect([small.width, small.height]).toEqual([16, 16]);
   });
 
+  it("a series' and a study's rendered resource: one image part per instance with an image", async () => {
+    const series = study(0).series[0]!;
+    const response = await dicomweb(`/studies/${study(0).uid}/series/${series.uid}/rendered`, {
+      headers: { Accept: 'multipart/related; type="image/png"' },
+    });
+    expect(response.status).toBe(200);
+    const parts = parseMultipartRelated(
+      response.headers.get('content-type'),
+      new Uint8Array(await response.arrayBuffer()),
+    );
+    expect(parts.map((p) => p.headers['content-type'])).toEqual(series.instances.map(() => 'image/png'));
+    for (const part of parts) expect(decode(part.bytes).width).toBeGreaterThan(0);
+    const whole = await dicomweb(`/studies/${study(0).uid}/rendered`);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('content-type')).toMatch(/^multipart\/related; type="image\/jpeg"/);
+    await whole.arrayBuffer();
+    const json = await dicomweb(`/studies/${study(0).uid}/rendered`, { headers: { Accept: 'application/json' } });
+    expect(json.status).toBe(406);
+    await json.arrayBuffer();
+  });
+
   it('thumbnails of a study, a series and an instance; an SR has no image (404 NO_IMAGE)', async () => {
     const ct = study(0).series[0]!.instances[0]!;
     for (const path of [
