@@ -119,8 +119,9 @@ export const ROUTES: readonly RouteDefinition[] = [
     name: 'delete',
     method: 'DELETE',
     path: '/dicom/{id}',
-    // s3List: the cached renderings under derived/<id>/ are found by listing.
-    access: { s3Delete: ['uploads/', 'derived/'], s3List: ['derived/'], tableRead: true, tableWrite: true },
+    // s3List: the cached renderings under derived/<id>/ are found by listing. No tableRead: DeleteItem returns the
+    // old item itself (ReturnValues), and the counts move by UpdateItem.
+    access: { s3Delete: ['uploads/', 'derived/'], s3List: ['derived/'], tableWrite: true },
     audit: 'delete',
   },
   // Large files: the client sends the bytes straight to S3 with presigned URLs (PutObject covers
@@ -200,6 +201,8 @@ export const ROUTES: readonly RouteDefinition[] = [
     [
       `${INSTANCE}/rendered`,
       `${INSTANCE}/frames/{frames}/rendered`,
+      '/rendered',
+      '/series/{series}/rendered',
       '/thumbnail',
       '/series/{series}/thumbnail',
       `${INSTANCE}/thumbnail`,
@@ -241,5 +244,6 @@ export const PROCESSOR = {
  */
 export const PROCESSING_FAILED = {
   name: 'processingFailed',
-  access: { tableRead: true, tableWrite: true } satisfies StorageAccess,
+  // No tableRead: marking FAILED is one conditional UpdateItem (its old values come back with it).
+  access: { tableWrite: true } satisfies StorageAccess,
 } as const;

@@ -136,11 +136,20 @@ export async function benchDicomweb(): Promise<void> {
       `QIDO .../series/{series}/instances?limit=5000 (of ${BIG_SERIES})`,
       await timed(`${root}/studies/${studyUid}/series/${seriesUid}/instances?limit=5000`),
     );
-    // Series metadata of the big series: every instance's stored DICOM JSON, read 32 at a time.
-    const metadataRounds = await timed(`${root}/studies/${studyUid}/series/${seriesUid}/metadata`, {
+    // Series metadata of the big series: the first request reads every instance's stored DICOM JSON (32 at a
+    // time) and keeps the assembled answer; later ones read that one object.
+    const metadataUrl = `${root}/studies/${studyUid}/series/${seriesUid}/metadata`;
+    const assembling = performance.now();
+    const firstAnswer = await fetch(metadataUrl, { headers: { 'Accept-Encoding': 'identity' } });
+    await firstAnswer.text();
+    console.log(
+      `  ${`WADO .../series/{series}/metadata, first request (assembles ${BIG_SERIES})`.padEnd(58)} ` +
+        `${(performance.now() - assembling).toFixed(0).padStart(11)} ms`,
+    );
+    const metadataRounds = await timed(metadataUrl, {
       headers: { 'Accept-Encoding': 'identity' },
     });
-    report(`WADO .../series/{series}/metadata (${BIG_SERIES} instances)`, metadataRounds);
+    report(`WADO .../series/{series}/metadata, kept answer (${BIG_SERIES})`, metadataRounds);
   } finally {
     await api.destroy();
   }

@@ -16,12 +16,16 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { DownloadOptions, MultipartCompletion, ObjectStore, PresignedRequest, UploadedPart } from './objects.js';
 
-/** A missing key: 404, or 403 without s3:ListBucket (least privilege makes S3 hide existence). */
+/**
+ * A missing key: 404 (NoSuchKey; NotFound from HeadObject) only. A 403 is a fault (a missing grant, a KMS key the
+ * role may not use) and is thrown, so the processor fails, retries and reaches the dead-letter queue instead of
+ * leaving a file PROCESSING as if its bytes had not arrived. Reading functions hold s3:ListBucket so that S3 answers
+ * a missing key with 404, not 403 (lib/constructs/function-defaults.ts).
+ */
 function isMissing(error: unknown): boolean {
   const name = (error as { name?: string }).name;
   if (error instanceof NoSuchKey || name === 'NoSuchKey' || name === 'NotFound') return true;
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return status === 404 || status === 403;
+  return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404;
 }
 
 /** Reads a body into one buffer of the announced length: no second copy of a file of hundreds of MB. */

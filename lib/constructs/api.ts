@@ -25,6 +25,22 @@ export const STAGE_NAME = 'v1';
 /** Stage-wide throttling: a runaway client costs a personal account little (429s, not Lambda time). */
 export const THROTTLING = { rateLimit: 50, burstLimit: 100 } as const;
 
+/**
+ * The page routes' own limits (`public: true`: `/` and `/web/{file}`, no key needed), per method. Stage-wide
+ * throttling is the default method setting (resource `/*`, method `*`) that every method inherits: left there,
+ * anyone without a key could spend the rate the data routes' key holders depend on. A method override takes these
+ * methods out of that default, so page traffic is throttled (429) on its own limits and never on the data routes'
+ * budget. The usage plan's per-key throttle and quota still apply, unchanged, to the data routes (they require the
+ * key); the keyless page methods never count against a key. Only the account's regional limit stays shared by all.
+ * A page load is about a dozen requests (index.html and web/*), well inside the burst.
+ */
+export const PAGE_THROTTLING = { rateLimit: 10, burstLimit: 20 } as const;
+
+/** The stage `methodOptions` key of a route: `/{resource path}/{METHOD}` (the root `/` gives `//GET`). */
+export function methodOptionsPath(route: Pick<RouteDefinition, 'method' | 'path'>): string {
+  return `${route.path === '/' ? '/' : route.path}/${route.method}`;
+}
+
 /** The usage plan of the API key: its own rate and burst, and a daily quota (a leaked key cannot run up a bill). */
 export const USAGE_PLAN = { rateLimit: 50, burstLimit: 100, quotaPerDay: 100_000 } as const;
 
@@ -262,6 +278,19 @@ export class Api extends Construct {
         accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogs),
         accessLogFormat: apigateway.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
         tracingEnabled: props.tracing ?? false,
+        // The keyless page methods are throttled apart from the data routes (see PAGE_THROTTLING).
+        methodOptions: Object.fromEntries(
+          ROUTES.filter((route) => route.public).map((route) => [
+            methodOptionsPath(route),
+            {
+              throttlingRateLimit: PAGE_THROTTLING.rateLimit,
+              throttlingBurstLimit: PAGE_THROTTLING.burstLimit,
+              // An override stands apart from the stage default: restate that nothing is execution-logged.
+              loggingLevel: apigateway.MethodLoggingLevel.OFF,
+              dataTraceEnabled: false,
+            },
+          ]),
+        ),
       },
       // Preflights answered by API Gateway itself (a mock integration per resource, no key needed), only when
       // origins are configured; the handlers add the headers to real answers (lambdas/http/cors.ts).

@@ -159,7 +159,10 @@ export function createAppFunction(scope: Construct, id: string, props: AppFuncti
 
 /** The IAM actions each kind of access means; nothing else is granted. */
 export const ACCESS_ACTIONS = {
-  s3Read: ['s3:GetObject'],
+  // GetObjectVersion: reads name the version the record holds (a versioned bucket), which IAM authorizes as that
+  // action. ListBucket (on the bucket, unconditioned: a GetObject carries no s3:prefix): without it S3 answers a
+  // missing key with 403, which the object store treats as a fault, not as "no such object". Keys hold no PHI.
+  s3Read: ['s3:GetObject', 's3:GetObjectVersion', 's3:ListBucket'],
   s3Write: ['s3:PutObject'],
   s3Delete: ['s3:DeleteObject'],
   s3List: ['s3:ListBucket'],
@@ -218,16 +221,21 @@ export function grantStorageAccess(
     [ACCESS_ACTIONS.s3Write, access.s3Write],
     [ACCESS_ACTIONS.s3Delete, access.s3Delete],
   ] as const;
+  const bucketActions: readonly string[] = ACCESS_ACTIONS.s3List;
   for (const [actions, prefixes] of s3Grants) {
     if (!prefixes?.length) continue;
     fn.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: [...actions],
+        actions: actions.filter((action) => !bucketActions.includes(action)),
         resources: prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
       }),
     );
   }
-  if (access.s3List?.length) {
+  const readsObjects = Boolean(access.s3Read?.length);
+  if (readsObjects) {
+    // So that a missing key is a 404 (see ACCESS_ACTIONS.s3Read); it also covers any listing the function makes.
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...bucketActions], resources: [bucket.bucketArn] }));
+  } else if (access.s3List?.length) {
     // ListBucket is a bucket action: the s3:prefix condition keeps it to the listed prefixes.
     fn.addToRolePolicy(
       new iam.PolicyStatement({

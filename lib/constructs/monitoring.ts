@@ -72,13 +72,16 @@ export class Monitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     };
 
-    // A file whose processing failed every attempt (its record is marked FAILED; someone should look why).
+    // A file whose processing failed every attempt (its record is marked FAILED; someone should look why). Messages
+    // sent, not visible: the consumer empties the queue within seconds, so a visible count is 0 at nearly every
+    // sample. Lambda's on-failure destination calls SendMessage, which NumberOfMessagesSent counts (only an SQS
+    // redrive from a source queue would not).
     this.add(
       props.deadLetterQueue
-        .metricApproximateNumberOfMessagesVisible({ period, statistic: cloudwatch.Stats.MAXIMUM })
+        .metricNumberOfMessagesSent({ period, statistic: cloudwatch.Stats.SUM })
         .createAlarm(this, 'DeadLetters', {
           ...atLeastOne,
-          alarmDescription: 'Processor events failed all attempts and wait in the dead-letter queue',
+          alarmDescription: 'Processor events failed all attempts and were sent to the dead-letter queue',
         }),
     );
     // Per function, so the alarm names the culprit (HTTP handlers turn bugs into 500s; these catch crashes,

@@ -11,7 +11,7 @@ import { DOWNLOAD_URL_SECONDS, ENV, UPLOAD_URL_SECONDS } from '../../lambdas/con
 import { INVALID_API_KEY } from '../../lambdas/http/access.js';
 import { BUCKET_CORS, CORS } from '../../lambdas/http/cors.js';
 import { PROCESSING_FAILED, PROCESSOR, ROUTES, type StorageAccess } from '../../lambdas/routes.js';
-import { ACCESS_LOG_FIELDS, USAGE_PLAN } from '../../lib/constructs/api.js';
+import { ACCESS_LOG_FIELDS, PAGE_THROTTLING, THROTTLING, USAGE_PLAN } from '../../lib/constructs/api.js';
 import {
   ACCESS_ACTIONS,
   AUDIT_LOG_RETENTION,
@@ -225,6 +225,35 @@ describe('access control: the API key by default', () => {
       UsagePlanId: { Ref: planId },
     });
     expect((s.template.toJSON().Outputs as Record<string, { Value: unknown }>).ApiKeyId!.Value).toEqual({ Ref: keyId });
+  });
+
+  it("the keyless page methods are throttled apart: they cannot spend the data routes' rate", () => {
+    for (const flags of [{}, { auth: 'iam' }, { auth: 'none' }] as Record<string, string>[]) {
+      const s = synth(flags);
+      const [[, stage]] = ofType(s, 'AWS::ApiGateway::Stage') as [[string, Resource]];
+      const settings = stage.Properties!.MethodSettings as Record<string, unknown>[];
+      const throttle = (resourcePath: string, httpMethod: string) =>
+        settings.find((m) => m.ResourcePath === resourcePath && m.HttpMethod === httpMethod);
+      // The stage default every data route inherits (no data route has an override of its own).
+      expect(throttle('/*', '*')).toMatchObject({
+        ThrottlingRateLimit: THROTTLING.rateLimit,
+        ThrottlingBurstLimit: THROTTLING.burstLimit,
+      });
+      const pages = ROUTES.filter((r) => r.public);
+      expect(pages.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /', 'GET /web/{file}']);
+      for (const route of pages) {
+        // CloudFormation's form of a resource path: "/" stays, "/web/{file}" is "/~1web~1{file}".
+        const resourcePath = route.path === '/' ? '/' : `/${route.path.replaceAll('/', '~1')}`;
+        expect(throttle(resourcePath, route.method), route.name).toMatchObject({
+          ThrottlingRateLimit: PAGE_THROTTLING.rateLimit,
+          ThrottlingBurstLimit: PAGE_THROTTLING.burstLimit,
+        });
+      }
+      expect(settings.filter((m) => m.ResourcePath !== '/*').length, 'overrides for the page methods only').toBe(
+        pages.length,
+      );
+      expect(PAGE_THROTTLING.rateLimit).toBeLessThan(THROTTLING.rateLimit);
+    }
   });
 
   it('a missing or wrong key is 403 JSON, the same body the local runtime gives', () => {
@@ -485,10 +514,20 @@ describe('observability without PHI', () => {
   it('alarms: dead letters, errors and throttles of every function, the 5xx rate; no actions without -c alarmEmail', () => {
     const s = synth();
     const alarms = ofType(s, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties!);
-    const dlq = alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
+    // Messages sent to the dead-letter queue, not visible ones: its consumer empties it within seconds.
+    const dlq = alarms.filter((a) => references(a.Dimensions).includes(s.id(s.stack.processor.deadLetterQueue)));
     expect(dlq).toHaveLength(1);
     expect(references(dlq[0]!.Dimensions)).toEqual([s.id(s.stack.processor.deadLetterQueue)]);
-    expect(dlq[0]).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(dlq[0]).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'NumberOfMessagesSent',
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
     const functionIds = ofType(s, 'AWS::Lambda::Function')
       .filter(([, fn]) => fn.Properties!.Architectures)
       .map(([id]) => id);

@@ -80,9 +80,14 @@ function expectedGrants(access: StorageAccess): Set<string> {
     [ACCESS_ACTIONS.s3Delete, access.s3Delete],
   ] as const;
   for (const [actions, prefixes] of s3) {
-    for (const action of actions) for (const prefix of prefixes ?? []) grants.add(`${action} on bucket/${prefix}*`);
+    if (!prefixes?.length) continue;
+    for (const action of actions) {
+      // Reading holds ListBucket on the whole bucket (a missing key is then 404, not 403): see ACCESS_ACTIONS.
+      if (action === 's3:ListBucket') grants.add(`${action} on bucket`);
+      else for (const prefix of prefixes) grants.add(`${action} on bucket/${prefix}*`);
+    }
   }
-  if (access.s3List?.length) {
+  if (access.s3List?.length && !access.s3Read?.length) {
     for (const action of ACCESS_ACTIONS.s3List) {
       grants.add(`${action} on bucket where s3:prefix ${access.s3List.map((prefix) => `${prefix}*`).join(',')}`);
     }
@@ -211,10 +216,16 @@ describe('IAM: each function holds only its own actions', () => {
       [...grantsOf(logicalId(stack, stack.api.functions.get(route)!))].filter((g) => g.startsWith('s3:')).sort();
     // POST /dicom/uploads presigns PUT and UploadPart (both s3:PutObject): nothing else, nowhere else.
     expect(s3Grants('largeUpload')).toEqual([`s3:PutObject on ${uploadPrefix}`]);
-    expect(s3Grants('completeUpload')).toEqual([`s3:GetObject on ${uploadPrefix}`, `s3:PutObject on ${uploadPrefix}`]);
+    // Reading is GetObject and GetObjectVersion under the prefix, plus ListBucket so a missing key is a 404.
+    const reads = [
+      `s3:GetObject on ${uploadPrefix}`,
+      `s3:GetObjectVersion on ${uploadPrefix}`,
+      's3:ListBucket on bucket',
+    ];
+    expect(s3Grants('completeUpload')).toEqual([...reads, `s3:PutObject on ${uploadPrefix}`]);
     // GET /dicom/{id}/file presigns GETs of originals only.
-    expect(s3Grants('file')).toEqual([`s3:GetObject on ${uploadPrefix}`]);
-    expect(s3Grants('reprocess')).toEqual([`s3:GetObject on ${uploadPrefix}`, `s3:PutObject on ${uploadPrefix}`]);
+    expect(s3Grants('file')).toEqual(reads);
+    expect(s3Grants('reprocess')).toEqual([...reads, `s3:PutObject on ${uploadPrefix}`]);
   });
 
   it('the list function can only read the table: no write, no delete, no S3', () => {
@@ -227,9 +238,14 @@ describe('IAM: each function holds only its own actions', () => {
     ]);
   });
 
-  it('upload writes only under uploads/ and reads nothing from S3; delete puts nothing', () => {
+  it('upload writes only under uploads/ and reads nothing from S3 (its undo deletes); delete puts nothing', () => {
     const upload = [...grantsOf(logicalId(stack, stack.api.functions.get('upload')!))];
-    expect(upload.filter((g) => g.startsWith('s3:'))).toEqual([`s3:PutObject on bucket/${KEYS.uploadPrefix}*`]);
+    expect(upload.filter((g) => g.startsWith('s3:')).sort()).toEqual([
+      `s3:DeleteObject on bucket/${KEYS.derivedPrefix}*`,
+      `s3:DeleteObject on bucket/${KEYS.uploadPrefix}*`,
+      `s3:ListBucket on bucket where s3:prefix ${KEYS.derivedPrefix}*`,
+      `s3:PutObject on bucket/${KEYS.uploadPrefix}*`,
+    ]);
     const remove = [...grantsOf(logicalId(stack, stack.api.functions.get('delete')!))];
     expect(remove.some((g) => g.startsWith('s3:PutObject') || g.startsWith('s3:GetObject'))).toBe(false);
     expect(remove).toContain(`s3:DeleteObject on bucket/${KEYS.derivedPrefix}*`);
@@ -243,17 +259,21 @@ describe('IAM: each function holds only its own actions', () => {
       `s3:DeleteObject on ${derived}`,
       `s3:GetObject on ${derived}`,
       `s3:GetObject on bucket/${KEYS.uploadPrefix}*`,
+      `s3:GetObjectVersion on ${derived}`,
+      `s3:GetObjectVersion on bucket/${KEYS.uploadPrefix}*`,
+      's3:ListBucket on bucket',
       `s3:PutObject on ${derived}`,
     ]);
     const listDerived = `s3:ListBucket on bucket where s3:prefix ${KEYS.derivedPrefix}*`;
     expect(s3Grants('delete')).toContain(listDerived);
-    expect([...grantsOf(logicalId(stack, stack.processor.function))]).toContain(listDerived);
-    // No other API function may list anything.
-    for (const route of ROUTES.filter((r) => r.name !== 'delete')) {
-      expect(
-        s3Grants(route.name).some((g) => g.startsWith('s3:ListBucket')),
-        route.name,
-      ).toBe(false);
+    expect(s3Grants('upload')).toContain(listDerived);
+    // The processor reads, so it holds ListBucket on the bucket (which covers its listing of derived/).
+    expect([...grantsOf(logicalId(stack, stack.processor.function))]).toContain('s3:ListBucket on bucket');
+    // Listing without reading: only under derived/. ListBucket on the whole bucket: only functions that read objects.
+    for (const route of ROUTES) {
+      const lists = s3Grants(route.name).filter((g) => g.startsWith('s3:ListBucket'));
+      if (route.access.s3Read?.length) expect(lists, route.name).toEqual(['s3:ListBucket on bucket']);
+      else expect(lists, route.name).toEqual(route.access.s3List?.length ? [listDerived] : []);
     }
   });
 
@@ -263,6 +283,8 @@ describe('IAM: each function holds only its own actions', () => {
       for (const grant of grantsOf(functionId)) {
         const [action, target] = grant.split(' on ');
         expect(action, grant).not.toContain('*');
+        // ListBucket is a bucket action: the bucket is its only resource (a missing key is then 404, not 403).
+        if (grant === 's3:ListBucket on bucket') continue;
         expect(['*', 'bucket', 'bucket/*'], grant).not.toContain(target);
       }
     }
@@ -438,10 +460,16 @@ describe('REST API', () => {
     // Access logs to CloudWatch need the account-level API Gateway role; other APIs of the account may share it.
     template.resourceCountIs('AWS::ApiGateway::Account', 1);
     template.hasResource('AWS::ApiGateway::Account', { DeletionPolicy: 'Retain' });
+    // The stage default, and the keyless page methods' own limits (security.test.ts checks their values).
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
-      MethodSettings: [
-        Match.objectLike({ ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() }),
-      ],
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          ResourcePath: '/*',
+          HttpMethod: '*',
+          ThrottlingRateLimit: Match.anyValue(),
+          ThrottlingBurstLimit: Match.anyValue(),
+        }),
+      ]),
     });
   });
 
