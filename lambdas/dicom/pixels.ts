@@ -258,12 +258,30 @@ export function isNativeTransferSyntax(transferSyntaxUid: string): boolean {
   return NATIVE_SYNTAXES.has(transferSyntaxUid);
 }
 
-/** 422 for a frame too large to render, 404 for a frame the image does not have. */
+/**
+ * Memory one frame's sample costs while it is decoded and rendered, with the file's own bytes: measured about 3 bytes
+ * per sample for the render of a 4096 x 4096 16-bit frame above its 2-byte input (RSS, Node 20); 12 leaves room for
+ * codecs that hand back 32-bit samples and for the encoded PNG.
+ */
+const BYTES_PER_SAMPLE_IN_MEMORY = 12;
+/** What a Lambda's runtime, modules and SDK clients take before any frame (measured cold RSS ~150 MB). */
+const RUNTIME_BASELINE_MB = 160;
+
+/** The most samples one frame may have in this function: its memory setting bounds it (no out-of-memory crash, a 422). */
+export function maxSamplesPerFrame(env: NodeJS.ProcessEnv = process.env): number {
+  const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  if (!Number.isFinite(memoryMb) || memoryMb <= 0) return MAX_SAMPLES_PER_FRAME;
+  const bySize = Math.floor(((memoryMb - RUNTIME_BASELINE_MB) * 1024 * 1024) / BYTES_PER_SAMPLE_IN_MEMORY);
+  return Math.max(1, Math.min(MAX_SAMPLES_PER_FRAME, bySize));
+}
+
+/** 422 for a frame too large to render (before decoding it), 404 for a frame the image does not have. */
 export function checkBounds(layout: PixelLayout, frameIndex: number): void {
-  if (samplesPerFrame(layout) > MAX_SAMPLES_PER_FRAME) {
+  const limit = maxSamplesPerFrame();
+  if (samplesPerFrame(layout) > limit) {
     throw new UnprocessableImage(
-      `the image is too large to render: ${layout.rows} x ${layout.columns} x ${layout.samplesPerPixel} samples per frame ` +
-        `(the limit is ${MAX_SAMPLES_PER_FRAME})`,
+      `the image is too large to render here: ${layout.rows} x ${layout.columns} x ${layout.samplesPerPixel} samples per frame ` +
+        `(this function renders at most ${limit}); its frames can still be retrieved as stored`,
       'IMAGE_TOO_LARGE',
     );
   }
