@@ -214,6 +214,33 @@ export const ROUTES: readonly RouteDefinition[] = [
       audit: 'read',
     },
   ),
+  // STOW-RS: each instance goes through POST /dicom's pipeline (lambdas/ingest/store-file.ts), so the grants are the
+  // upload route's plus tableRead: the look-up of an already stored SOP Instance UID (files-by-sop-instance, GetItem).
+  ...(['/dicomweb/studies/{study}', '/dicomweb/studies'] as const).map((path, i): RouteDefinition => ({
+    name: `dicomwebStore${i}`,
+    handler: 'dicomwebStore',
+    method: 'POST',
+    path,
+    access: {
+      s3Write: ['uploads/'],
+      s3Delete: ['uploads/', 'derived/'],
+      s3List: ['derived/'],
+      tableRead: true,
+      tableWrite: true,
+    },
+    memoryMb: 1024,
+    audit: 'upload',
+  })),
+  // DELETE of a study, series or instance (non-standard, as Orthanc, dcm4chee and Azure offer): DELETE /dicom/{id}'s
+  // pipeline per file, so its grants plus tableRead to find the files by UID (study, series and SOP indexes).
+  ...(['', '/series/{series}', INSTANCE] as const).map((suffix, i): RouteDefinition => ({
+    name: `dicomwebDelete${i}`,
+    handler: 'dicomwebDelete',
+    method: 'DELETE',
+    path: `/dicomweb/studies/{study}${suffix}`,
+    access: { s3Delete: ['uploads/', 'derived/'], s3List: ['derived/'], tableRead: true, tableWrite: true },
+    audit: 'delete',
+  })),
 ];
 
 /** The processor: not an HTTP route; S3 ObjectCreated:* events on the upload prefix trigger it. */
