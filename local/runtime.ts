@@ -34,7 +34,7 @@ function tooLargeError(res: ServerResponse, headers: Record<string, string>): vo
     res,
     413,
     'PAYLOAD_TOO_LARGE',
-    `request larger than POST /dicom accepts (${MAX_UPLOAD_BODY_BYTES} bytes; API Gateway takes at most ${GATEWAY_MAX_BODY_BYTES}); upload large files with ${LARGE_UPLOAD_ROUTE}`,
+    `request larger than one request may carry (${MAX_UPLOAD_BODY_BYTES} bytes through a Lambda, as POST /dicom and STOW-RS take; API Gateway takes at most ${GATEWAY_MAX_BODY_BYTES}); upload large files with ${LARGE_UPLOAD_ROUTE}`,
     { ...headers, Connection: 'close' },
   );
 }

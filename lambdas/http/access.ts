@@ -114,7 +114,8 @@ export function writeAudit(
     action,
     route,
     // One id as a plain field (easy to filter on); a listing's page as a list.
-    ...(action === 'list' ? { file_ids: ids } : { file_id: ids[0] ?? null }),
+    // A listing, or a DICOMweb request touching several files (STOW, a study's DELETE), names them as a list.
+    ...(action === 'list' || ids.length > 1 ? { file_ids: ids } : { file_id: ids[0] ?? null }),
     principal_type: principal.type,
     principal: principal.id,
     status: response.statusCode,
