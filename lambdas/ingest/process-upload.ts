@@ -36,7 +36,11 @@ export async function processUpload(
     await deleteFileObjects(objects, id);
     return;
   }
-  if (record.status !== 'PROCESSING') return; // a repeated event for finished work
+  if (record.status !== 'PROCESSING') {
+    // A repeated event for finished work; if that work's counting was cut short (a retry), recount it exactly.
+    if (record.counts_pending) await records.repairCounts(record);
+    return;
+  }
   const version = record.object_version ?? versionId;
   const bytes = await (early && version === versionId ? early : objects.get(KEYS.upload(id), version));
   if (!bytes) return; // deleted meanwhile, or a direct upload whose bytes have not arrived

@@ -23,6 +23,7 @@ import {
   touchSeriesAndStudy,
 } from './dynamo-links.js';
 import { planFileQuery, planSeriesQuery, planStudyQuery, readPage } from './dynamo-queries.js';
+import { recountFromRecords } from './dynamo-recount.js';
 import {
   fromFileItem,
   keyUpdates,
@@ -40,6 +41,21 @@ const MARSHALL = { removeUndefinedValues: true, convertClassInstanceToMap: false
 
 /** Fields that only mean something while a record is PROCESSING (or awaiting its bytes). */
 const SETTLED_REMOVES = ['error', 'processing_deadline', 'upload', TABLE.ttlAttribute];
+
+/** Set while a file's study, series and instance counts are being moved; left behind by a run cut short. */
+const COUNTS_PENDING = 'counts_pending';
+
+/** The identifiers a count token names, as record fields (to recount where an earlier run counted the file). */
+function previousIds(
+  counted: CountedIn,
+): Pick<FileRecord, 'study_instance_uid' | 'series_instance_uid' | 'sop_instance_uid' | 'modality'> {
+  return {
+    study_instance_uid: counted.studyUid,
+    series_instance_uid: counted.seriesUid,
+    sop_instance_uid: counted.sopUid,
+    modality: counted.modality,
+  };
+}
 
 function isConditionFailure(error: unknown): boolean {
   return (
@@ -73,15 +89,50 @@ export class DynamoRecordStore implements RecordStore {
     await this.client.send(
       new PutItemCommand({
         TableName: this.tableName,
-        Item: marshall({ ...toFileItem(record), ...(token ? { [STUDY_COUNTED]: token } : {}) }, MARSHALL),
+        // COUNTS_PENDING until the counts have moved: whoever finds it (a retry, a delete) recounts from the records.
+        Item: marshall(
+          { ...toFileItem(record), ...(token ? { [STUDY_COUNTED]: token, [COUNTS_PENDING]: true } : {}) },
+          MARSHALL,
+        ),
         ConditionExpression: 'attribute_not_exists(#id)',
         ExpressionAttributeNames: { '#id': TABLE.partitionKey },
       }),
     );
-    // The item says it is counted before the count moves: a crash between leaves one too few, never two.
     // Duplicates are linked once, by markReady, when the file's identifiers are final (a direct upload
     // learns them only then).
-    await allSettledOrThrow([this.recountStudy(undefined, token, record), alongside?.()]);
+    await allSettledOrThrow([
+      token && this.recountStudy(undefined, token, record).then(() => this.countsSettled(record.id)),
+      alongside?.(),
+    ]);
+  }
+
+  /** The counts have moved: the record stops asking for a recount (it may be gone meanwhile: then nothing). */
+  private async countsSettled(id: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall({ [TABLE.partitionKey]: id }),
+          UpdateExpression: 'REMOVE #pending',
+          ConditionExpression: 'attribute_exists(#id)',
+          ExpressionAttributeNames: { '#pending': COUNTS_PENDING, '#id': TABLE.partitionKey },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * Recounts the instance, series and study of a record whose bookkeeping was cut short (COUNTS_PENDING): exact
+   * counts from the records themselves, then the flag goes. A retried event or a delete calls it.
+   */
+  async repairCounts(record: FileRecord): Promise<void> {
+    const counted = parseStudyToken(studyToken(record));
+    if (counted) {
+      await recountFromRecords(this.client, this.tableName, (f, p) => this.listFiles(f, p), counted, record);
+    }
+    await this.countsSettled(record.id);
   }
 
   /**
@@ -267,9 +318,10 @@ export class DynamoRecordStore implements RecordStore {
           ...fields,
           status: 'READY',
           modified_at: new Date().toISOString(),
-          ...(token ? { [STUDY_COUNTED]: token } : {}),
+          // Pending until the counts have moved (its old value says whether an earlier run was cut short).
+          ...(token ? { [STUDY_COUNTED]: token, [COUNTS_PENDING]: true } : {}),
         },
-        token ? SETTLED_REMOVES : [...SETTLED_REMOVES, STUDY_COUNTED],
+        token ? SETTLED_REMOVES : [...SETTLED_REMOVES, STUDY_COUNTED, COUNTS_PENDING],
         undefined,
         current,
       ),
@@ -278,8 +330,18 @@ export class DynamoRecordStore implements RecordStore {
     if (!old) return false;
     const others = early ?? (await lookUp());
     const counted = parseStudyToken(token);
-    await Promise.all([
-      this.recountStudy(old[STUDY_COUNTED], token, record),
+    // A run cut short earlier (upload or processor) left its counts unknown: recount from the records, exactly.
+    // Otherwise move them as the token moved. Either way the flag goes only once that succeeded.
+    const counting = old[COUNTS_PENDING]
+      ? (async () => {
+          const previous = parseStudyToken(old[STUDY_COUNTED]);
+          if (previous && old[STUDY_COUNTED] !== token)
+            await this.repairCounts({ ...record, ...previousIds(previous) });
+          await this.repairCounts(record);
+        })()
+      : this.recountStudy(old[STUDY_COUNTED], token, record).then(() => (token ? this.countsSettled(id) : undefined));
+    await allSettledOrThrow([
+      counting,
       this.linkDuplicates(id, others),
       // Its metadata was (re)made: what DICOMweb cached for its series and study is stale.
       old[STUDY_COUNTED] === token && counted && touchSeriesAndStudy(this.client, this.tableName, counted),
@@ -300,12 +362,19 @@ export class DynamoRecordStore implements RecordStore {
     const old = await this.updateIndexed(
       id,
       { status: 'FAILED', error: reason, modified_at: new Date().toISOString() },
-      [...SETTLED_REMOVES.filter((field) => field !== 'error'), STUDY_COUNTED],
+      [...SETTLED_REMOVES.filter((field) => field !== 'error'), STUDY_COUNTED, COUNTS_PENDING],
       onlyIfStatus,
     );
     if (!old) return false;
     const counted = parseStudyToken(old[STUDY_COUNTED]);
-    if (counted) await this.countOut(counted);
+    if (!counted) return true;
+    // Counted out by one, unless an earlier run's counting was cut short: then recounted from the records.
+    if (old[COUNTS_PENDING]) {
+      const failed = await this.get(id);
+      if (failed) {
+        await recountFromRecords(this.client, this.tableName, (f, p) => this.listFiles(f, p), counted, failed);
+      }
+    } else await this.countOut(counted);
     return true;
   }
 
@@ -334,11 +403,16 @@ export class DynamoRecordStore implements RecordStore {
       if (isConditionFailure(error)) return false;
       throw error;
     }
-    // Only the caller whose delete removed the item gets it back: it alone counts the file out.
+    // Only the caller whose delete removed the item gets it back: it alone counts the file out. A record whose
+    // counting was cut short (COUNTS_PENDING) cannot be counted out by one: its study is recounted instead.
     const study = parseStudyToken(old[STUDY_COUNTED]);
-    const { duplicate_of: duplicates } = fromFileItem(old);
+    const removed = fromFileItem(old);
+    const duplicates = removed.duplicate_of;
     await allSettledOrThrow([
-      study && this.countOut(study),
+      study &&
+        (old[COUNTS_PENDING]
+          ? recountFromRecords(this.client, this.tableName, (f, p) => this.listFiles(f, p), study, removed)
+          : this.countOut(study)),
       ...(duplicates ?? []).map((other) => changeDuplicates(this.client, this.tableName, other, 'DELETE', [id])),
       alongside?.(),
     ]);

@@ -63,6 +63,8 @@ export interface FileRecord extends DicomIdentifiers {
   processing_deadline?: string;
   /** DynamoDB TTL (epoch seconds), only while bytes are awaited: a record whose upload never arrives expires. */
   expires_at_epoch?: number;
+  /** Set while the file's study/series/instance counts move; a run cut short leaves it, and a recount follows. */
+  counts_pending?: boolean;
   /** Other records with the same SOP Instance UID or the same SHA-256 (set by the processor). */
   duplicate_of?: string[];
 }
@@ -117,6 +119,8 @@ export interface RecordStore {
   /** One page of series, in series-number order within a study, or newest first across all studies. */
   listSeries(page: PageRequest, studyInstanceUid?: string): Promise<Page<SeriesSummary>>;
   getSeries(seriesInstanceUid: string): Promise<SeriesSummary | undefined>;
+  /** Recounts (exactly, from the records) the counts of a record whose counting was cut short, and clears the flag. */
+  repairCounts(record: FileRecord): Promise<void>;
   /** Ids of the records holding this SOP Instance UID (usually one; copies of a file share it). */
   findBySopInstanceUid(sopInstanceUid: string): Promise<string[]>;
   /** The bytes are stored: record their real size and hash, end the upload wait (TTL); false when the record is gone. */
