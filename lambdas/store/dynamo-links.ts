@@ -427,19 +427,25 @@ export function toSeriesSummary(item: Record<string, AttributeValue>): SeriesSum
   };
 }
 
+/** One item by its id, read consistently (a count just moved must be seen), or undefined. */
+export async function readItem(
+  client: DynamoDBClient,
+  tableName: string,
+  id: string,
+): Promise<Record<string, AttributeValue> | undefined> {
+  const response = await client.send(
+    new GetItemCommand({ TableName: tableName, Key: marshall({ [TABLE.partitionKey]: id }), ConsistentRead: true }),
+  );
+  return response.Item;
+}
+
 export async function getSeriesItem(
   client: DynamoDBClient,
   tableName: string,
   seriesUid: string,
 ): Promise<SeriesSummary | undefined> {
-  const response = await client.send(
-    new GetItemCommand({
-      TableName: tableName,
-      Key: marshall({ [TABLE.partitionKey]: seriesItemId(seriesUid) }),
-      ConsistentRead: true,
-    }),
-  );
-  return response.Item ? toSeriesSummary(response.Item) : undefined;
+  const item = await readItem(client, tableName, seriesItemId(seriesUid));
+  return item ? toSeriesSummary(item) : undefined;
 }
 
 export function toStudySummary(item: Record<string, AttributeValue>): StudySummary {
@@ -469,14 +475,8 @@ export async function getStudyItem(
   tableName: string,
   studyUid: string,
 ): Promise<StudySummary | undefined> {
-  const response = await client.send(
-    new GetItemCommand({
-      TableName: tableName,
-      Key: marshall({ [TABLE.partitionKey]: studyItemId(studyUid) }),
-      ConsistentRead: true,
-    }),
-  );
-  return response.Item ? toStudySummary(response.Item) : undefined;
+  const item = await readItem(client, tableName, studyItemId(studyUid));
+  return item ? toStudySummary(item) : undefined;
 }
 
 /**

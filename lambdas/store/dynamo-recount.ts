@@ -1,5 +1,5 @@
 // Exact counts from the file records themselves: the repair for bookkeeping that a fault or a crash cut short.
-import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TABLE } from '../config.js';
 import {
@@ -7,6 +7,7 @@ import {
   adjustStudy,
   instanceItemId,
   isConditionFailure,
+  readItem,
   seriesItemId,
   studyItemId,
 } from './dynamo-links.js';
@@ -39,11 +40,9 @@ const instanceKey = (record: FileRecord): string =>
     ? `${record.series_instance_uid}|${record.sop_instance_uid}`
     : `file|${record.id}`;
 
-async function readItem(client: DynamoDBClient, tableName: string, id: string) {
-  const response = await client.send(
-    new GetItemCommand({ TableName: tableName, Key: marshall({ [TABLE.partitionKey]: id }), ConsistentRead: true }),
-  );
-  return response.Item ? unmarshall(response.Item) : undefined;
+async function readFields(client: DynamoDBClient, tableName: string, id: string) {
+  const item = await readItem(client, tableName, id);
+  return item ? unmarshall(item) : undefined;
 }
 
 /**
@@ -120,9 +119,9 @@ export async function recountFromRecords(
     const seriesId = counted.seriesUid ? seriesItemId(counted.seriesUid) : undefined;
     const sopId = counted.seriesUid && counted.sopUid ? instanceItemId(counted.seriesUid, counted.sopUid) : undefined;
     const [study, series, sop] = await Promise.all([
-      readItem(client, tableName, studyId),
-      seriesId ? readItem(client, tableName, seriesId) : undefined,
-      sopId ? readItem(client, tableName, sopId) : undefined,
+      readFields(client, tableName, studyId),
+      seriesId ? readFields(client, tableName, seriesId) : undefined,
+      sopId ? readFields(client, tableName, sopId) : undefined,
     ]);
     const inStudy = (await allFiles(listFiles, { study_uid: counted.studyUid })).filter(counts);
     const inSeries = counted.seriesUid ? inStudy.filter((r) => r.series_instance_uid === counted.seriesUid) : [];
