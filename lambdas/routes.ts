@@ -71,7 +71,14 @@ export const ROUTES: readonly RouteDefinition[] = [
     path: '/dicom',
     // s3Delete + s3List (derived/): the undo after a failed store removes the original and whatever the processor
     // derived meanwhile (test/infra/iam-drift.test.ts); no tableRead: the duplicate look-up moved to markReady.
-    access: { s3Write: ['uploads/'], s3Delete: ['uploads/', 'derived/'], s3List: ['derived/'], tableWrite: true },
+    // tableRead: a count cut short by a fault is recounted from the records (lambdas/store/dynamo-recount.ts).
+    access: {
+      s3Write: ['uploads/'],
+      s3Delete: ['uploads/', 'derived/'],
+      s3List: ['derived/'],
+      tableRead: true,
+      tableWrite: true,
+    },
     memoryMb: 1024,
     audit: 'upload',
   },
@@ -87,6 +94,13 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   { name: 'studies', method: 'GET', path: '/studies', access: { tableRead: true }, cursors: true, audit: 'list' },
   { name: 'study', method: 'GET', path: '/studies/{study_uid}', access: { tableRead: true }, audit: 'list' },
+  {
+    name: 'studySeries',
+    method: 'GET',
+    path: '/studies/{study_uid}/series',
+    access: { tableRead: true },
+    audit: 'list',
+  },
   {
     name: 'studyFiles',
     method: 'GET',
@@ -119,9 +133,9 @@ export const ROUTES: readonly RouteDefinition[] = [
     name: 'delete',
     method: 'DELETE',
     path: '/dicom/{id}',
-    // s3List: the cached renderings under derived/<id>/ are found by listing. No tableRead: DeleteItem returns the
-    // old item itself (ReturnValues), and the counts move by UpdateItem.
-    access: { s3Delete: ['uploads/', 'derived/'], s3List: ['derived/'], tableWrite: true },
+    // s3List: the cached renderings under derived/<id>/ are found by listing. tableRead: only to recount a record
+    // whose counting a fault cut short (DeleteItem returns the old item itself, and counts move by UpdateItem).
+    access: { s3Delete: ['uploads/', 'derived/'], s3List: ['derived/'], tableRead: true, tableWrite: true },
     audit: 'delete',
   },
   // Large files: the client sends the bytes straight to S3 with presigned URLs (PutObject covers
@@ -271,6 +285,7 @@ export const PROCESSOR = {
  */
 export const PROCESSING_FAILED = {
   name: 'processingFailed',
-  // No tableRead: marking FAILED is one conditional UpdateItem (its old values come back with it).
-  access: { tableWrite: true } satisfies StorageAccess,
+  // Marking FAILED is one conditional UpdateItem (its old values come back with it); tableRead only to recount a
+  // record whose counting a fault cut short.
+  access: { tableRead: true, tableWrite: true } satisfies StorageAccess,
 } as const;

@@ -578,7 +578,7 @@ describe('listing: cursor key, log hygiene, study routes', () => {
   });
 
   it('the listing routes are read-only on the table; search and the study routes are nested resources of their own', () => {
-    for (const name of ['list', 'search', 'studies', 'study', 'studyFiles']) {
+    for (const name of ['list', 'search', 'studies', 'study', 'studyFiles', 'studySeries']) {
       const grants = [...grantsOf(logicalId(stack, stack.api.functions.get(name)!))];
       expect(grants.sort(), name).toEqual([
         'dynamodb:GetItem on table',
@@ -590,8 +590,8 @@ describe('listing: cursor key, log hygiene, study routes', () => {
     const parts = Object.values(resources)
       .filter((r) => r.Type === 'AWS::ApiGateway::Resource')
       .map((r) => r.Properties!.PathPart as string);
-    // One {study_uid} resource under /studies carries both GET /studies/{study_uid} and its /files child.
+    // One {study_uid} resource under /studies carries GET /studies/{study_uid} and its /files and /series children.
     expect(parts.filter((p) => p === '{study_uid}')).toHaveLength(1);
-    expect(parts).toEqual(expect.arrayContaining(['studies', 'files', 'search']));
+    expect(parts).toEqual(expect.arrayContaining(['studies', 'files', 'series', 'search']));
   });
 });
