@@ -50,6 +50,22 @@
  * @property {string} [files] the path of its files (`/studies/<uid>/files`)
  */
 /**
+ * One series of a study, as GET /studies/{study_uid}/series lists it.
+ * @typedef {object} StudySeries
+ * @property {string} series_instance_uid
+ * @property {number | null} series_number
+ * @property {string | null} modality
+ * @property {string | null} series_description
+ * @property {number} number_of_instances
+ * @property {string} files the path of its files (`/studies/<uid>/files?series_uid=<uid>`)
+ */
+/**
+ * GET /studies/{study_uid}/series: every series of the study, in series-number order.
+ * @typedef {object} StudySeriesListing
+ * @property {number} count
+ * @property {StudySeries[]} series
+ */
+/**
  * A page of GET /studies, newest study date first.
  * @typedef {object} StudyListing
  * @property {number} count

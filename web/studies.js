@@ -1,4 +1,5 @@
-// The studies, one row per StudyInstanceUID (when the API offers GET /studies), and one study: its summary and files.
+// The studies, one row per StudyInstanceUID (when the API offers GET /studies), and one study: its summary and files,
+// grouped by series when the API offers GET /studies/{study_uid}/series.
 import { ApiError, apiFetch, apiJson, errorFrom } from './api.js';
 import { fillDefinitions, h } from './dom.js';
 import { formatDicomDate, formatPersonName } from './format.js';
@@ -8,6 +9,8 @@ import { STUDY_FILE_COLUMNS, createFileTable, createPaged, cursorPages, messageO
 /** @typedef {import('./api.js').FileListing} FileListing */
 /** @typedef {import('./api.js').StudySummary} StudySummary */
 /** @typedef {import('./api.js').StudyListing} StudyListing */
+/** @typedef {import('./api.js').StudySeries} StudySeries */
+/** @typedef {import('./api.js').StudySeriesListing} StudySeriesListing */
 /** @typedef {import('./list.js').PagerElements} PagerElements */
 
 /** Whether the API has GET /studies (an addition to the base contract), once known. */
@@ -220,7 +223,7 @@ export function createStudyList(options) {
  * @property {HTMLElement} heading
  * @property {HTMLElement} summary a <dl>
  * @property {HTMLElement} summaryStatus
- * @property {HTMLTableSectionElement} body the study's files
+ * @property {HTMLTableSectionElement} body the study's files (all of them, newest first: without series)
  * @property {HTMLElement} filesHeading focused when the focused row goes away
  * @property {HTMLElement} status a polite live region for the files
  * @property {PagerElements} pager
@@ -230,8 +233,48 @@ export function createStudyList(options) {
  */
 
 /**
+ * One series' part of a study view: its heading, and its files in a table of their own.
+ * @typedef {object} SeriesGroup
+ * @property {HTMLElement} section
+ * @property {HTMLElement} title
+ * @property {HTMLElement} facts
+ * @property {HTMLElement} caption
+ * @property {HTMLElement} status
+ * @property {ReturnType<typeof createFileTable>} table
+ */
+
+/** Whether the API may have GET /studies/{study_uid}/series: false once one answer said it has not. */
+let seriesRoute = true;
+/** Numbers the series headings' ids. */
+let seriesHeadings = 0;
+
+/** The hash shown before the current one: back from a file, the study view puts the keyboard on that file's link. */
+let previousHash = window.location.hash;
+let currentHash = window.location.hash;
+window.addEventListener('hashchange', () => {
+  previousHash = currentHash;
+  currentHash = window.location.hash;
+});
+
+/** @param {StudySeries} series */
+const seriesTitle = (series) =>
+  [
+    series.series_number === null ? 'Series without a number' : `Series ${series.series_number}`,
+    series.series_description,
+  ]
+    .filter(Boolean)
+    .join(': ');
+
+/** @param {StudySeries} series */
+function seriesFacts(series) {
+  const count = series.number_of_instances;
+  return [series.modality, `${count} ${count === 1 ? 'instance' : 'instances'}`].filter(Boolean).join(' · ');
+}
+
+/**
  * One study: what it is (patient, date, description, modalities, instances) and its files, each opening its detail
- * view.
+ * view: under a heading per series (number, description, modality, instances), in series-number order, when the API
+ * lists the study's series; else (an older API, files without a series) in one table, newest first.
  * @param {StudyViewOptions} options
  */
 export function createStudyView(options) {
@@ -239,6 +282,12 @@ export function createStudyView(options) {
   let uid = null;
   /** Bumped on every open: a late summary of another study is dropped. */
   let generation = 0;
+  const groupsBox = document.getElementById('study-series');
+  const flatTable = options.body.closest('.table-scroll');
+  const columnHeads = options.body.closest('table')?.querySelector('thead');
+  /** The series shown, in their order on the page, by SeriesInstanceUID. */
+  /** @type {Map<string, SeriesGroup>} */
+  const groups = new Map();
   const pages = cursorPages(
     () => `studies/${encodeURIComponent(uid ?? '')}/files`,
     (/** @type {FileListing} */ body) => body.files,
@@ -255,7 +304,7 @@ export function createStudyView(options) {
     confirmDelete: options.confirmDelete,
     isVisible: options.isVisible,
     // The instance count changed.
-    onDeleted: () => void loadSummary(generation),
+    onDeleted: () => void afterDelete(null),
   });
 
   /** @param {string} text a message about the study, shown only when there is one */
@@ -280,17 +329,21 @@ export function createStudyView(options) {
     ]);
   }
 
-  /** @param {number} mine */
+  /**
+   * @param {number} mine
+   * @returns {Promise<StudySummary | null>} the study, when it could be had
+   */
   async function loadSummary(mine) {
-    if (!uid) return;
+    if (!uid) return null;
     try {
       /** @type {StudySummary} */
       const study = await apiJson(`studies/${encodeURIComponent(uid)}`);
-      if (mine !== generation) return;
+      if (mine !== generation) return null;
       showSummary(study);
       say('');
+      return study;
     } catch (error) {
-      if (mine !== generation) return;
+      if (mine !== generation) return null;
       options.summary.replaceChildren();
       const gone = error instanceof ApiError && error.status === 404;
       if (gone && error.code === 'ROUTE_NOT_FOUND') {
@@ -300,28 +353,209 @@ export function createStudyView(options) {
         options.heading.textContent = gone ? 'Study not found' : 'Study';
         say(gone ? 'No file of this study is stored (any more).' : `Could not load the study: ${messageOf(error)}`);
       }
+      return null;
     }
+  }
+
+  /**
+   * The study's series, or null for one table of all its files: an API without the route (remembered), a study gone or
+   * without series, or an answer that could not be had (the files are shown all the same).
+   * @param {string} studyUid
+   * @returns {Promise<StudySeries[] | null>}
+   */
+  async function loadSeries(studyUid) {
+    if (!seriesRoute) return null;
+    try {
+      /** @type {StudySeriesListing} */
+      const body = await apiJson(`studies/${encodeURIComponent(studyUid)}/series`);
+      return Array.isArray(body.series) && body.series.length > 0 ? body.series : null;
+    } catch (error) {
+      const missing =
+        error instanceof ApiError &&
+        ((error.status === 404 && error.code === 'ROUTE_NOT_FOUND') || error.status === 405);
+      if (missing) seriesRoute = false;
+      return null;
+    }
+  }
+
+  /**
+   * The series to group by: none when some instance of the study is in no series listed (a file without a
+   * SeriesInstanceUID), which only the table of all files would show.
+   * @param {StudySummary | null} study @param {StudySeries[] | null} series
+   */
+  function groupable(study, series) {
+    if (!series) return null;
+    const counted = series.reduce((sum, s) => sum + (s.number_of_instances ?? 0), 0);
+    return study && counted < (study.number_of_instances ?? 0) ? null : series;
+  }
+
+  /** @param {StudySeries} series @returns {SeriesGroup} */
+  function createGroup(series) {
+    const seriesUid = series.series_instance_uid;
+    const headingId = `series-heading-${++seriesHeadings}`;
+    const title = h('span', { class: 'series-title' });
+    const facts = h('span', { class: 'series-facts' });
+    const caption = h('caption', { class: 'visually-hidden' });
+    const status = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
+    const body = h('tbody');
+    const previous = h('button', { type: 'button', text: 'Previous' });
+    const next = h('button', { type: 'button', text: 'Next' });
+    const label = h('span');
+    const nav = h(
+      'nav',
+      { class: 'pager', 'aria-label': 'Pages of this series’ files', hidden: true },
+      previous,
+      label,
+      next,
+    );
+    const head = columnHeads ? /** @type {HTMLElement} */ (columnHeads.cloneNode(true)) : null;
+    const section = h(
+      'section',
+      { class: 'series-group', 'data-series-uid': seriesUid, 'aria-labelledby': headingId },
+      h('h3', { id: headingId, class: 'series-heading' }, title, ' ', facts),
+      status,
+      h('div', { class: 'table-scroll' }, h('table', { class: 'file-table card-table' }, caption, head, body)),
+      nav,
+    );
+    const seriesPages = cursorPages(
+      () => `studies/${encodeURIComponent(uid ?? '')}/files`,
+      (/** @type {FileListing} */ listing) => listing.files,
+      () => ({ series_uid: seriesUid }),
+    );
+    /** @type {SeriesGroup} */
+    const group = {
+      section,
+      title,
+      facts,
+      caption,
+      status,
+      table: createFileTable({
+        body,
+        heading: options.filesHeading,
+        status,
+        pager: { nav, previous, next, label },
+        columns: STUDY_FILE_COLUMNS,
+        fetchPage: seriesPages.fetch,
+        emptyText: () => 'No file of this series is stored.',
+        fileHref: options.fileHref,
+        confirmDelete: options.confirmDelete,
+        isVisible: options.isVisible,
+        onDeleted: () => void afterDelete(group),
+      }),
+    };
+    describeGroup(group, series);
+    return group;
+  }
+
+  /** @param {SeriesGroup} group @param {StudySeries} series */
+  function describeGroup(group, series) {
+    group.title.textContent = seriesTitle(series);
+    group.facts.textContent = seriesFacts(series);
+    group.caption.textContent = `The files of ${seriesTitle(series)}, newest first`;
+  }
+
+  /** @param {string} seriesUid */
+  function dropGroup(seriesUid) {
+    groups.get(seriesUid)?.table.clear();
+    groups.get(seriesUid)?.section.remove();
+    groups.delete(seriesUid);
+  }
+
+  /**
+   * Shows the files grouped by these series (null: in the one table): new groups load their first page, the ones
+   * already shown load theirs again when `reload` (else only their headings change).
+   * @param {StudySeries[] | null} series @param {{ reload: boolean, first: boolean }} how
+   */
+  async function showFiles(series, how) {
+    if (!groupsBox || !series) {
+      for (const seriesUid of [...groups.keys()]) dropGroup(seriesUid);
+      if (groupsBox) groupsBox.hidden = true;
+      // Shown again after the series (the study's last series gone): from its first page, as for another study.
+      const entering = flatTable instanceof HTMLElement && flatTable.hidden;
+      if (flatTable instanceof HTMLElement) flatTable.hidden = false;
+      await (how.first || entering ? files.first() : files.refresh());
+      return;
+    }
+    if (flatTable instanceof HTMLElement && !flatTable.hidden) {
+      files.clear();
+      flatTable.hidden = true;
+    }
+    const listed = new Set(series.map((s) => s.series_instance_uid));
+    for (const seriesUid of [...groups.keys()]) if (!listed.has(seriesUid)) dropGroup(seriesUid);
+    /** @type {Promise<unknown>[]} */
+    const loads = [];
+    const order = series.map((s) => {
+      let group = groups.get(s.series_instance_uid);
+      if (group) {
+        describeGroup(group, s);
+        if (how.reload) loads.push(group.table.refresh());
+      } else {
+        group = createGroup(s);
+        groups.set(s.series_instance_uid, group);
+        loads.push(group.table.first());
+      }
+      return group.section;
+    });
+    // Only a changed order moves the sections (moving one would take the keyboard focus out of it).
+    if (order.some((section, i) => groupsBox.children[i] !== section) || groupsBox.children.length !== order.length) {
+      groupsBox.replaceChildren(...order);
+    }
+    groupsBox.hidden = false;
+    options.status.textContent = `${series.length} series, in series-number order.`;
+    await Promise.all(loads);
+  }
+
+  /**
+   * After a delete: the summary's and the series' counts again; a series whose last file went goes, and what its
+   * status line said (the delete's outcome) moves to the study's.
+   * @param {SeriesGroup | null} from
+   */
+  async function afterDelete(from) {
+    const mine = generation;
+    if (!uid) return;
+    if (from === null) {
+      await loadSummary(mine);
+      return;
+    }
+    const [study, series] = await Promise.all([loadSummary(mine), loadSeries(uid)]);
+    if (mine !== generation) return;
+    const outcome = from.status.textContent ?? '';
+    await showFiles(groupable(study, series), { reload: false, first: false });
+    if (mine === generation && !from.section.isConnected && outcome) options.status.textContent = outcome;
+  }
+
+  /** Back from a file of this study: the keyboard on its link (after the view's own focus, a task later). */
+  function focusFileLeft() {
+    if (!groupsBox || groupsBox.hidden || !previousHash.startsWith('#/files/')) return;
+    const link = groupsBox.querySelector(`a.file-link[href="${CSS.escape(previousHash)}"]`);
+    if (link instanceof HTMLElement) setTimeout(() => options.isVisible() && link.focus(), 0);
   }
 
   return {
     /**
-     * Shows a study: the same one again (coming back from one of its files) keeps its page of files.
+     * Shows a study: the same one again (coming back from one of its files) keeps its pages of files.
      * @param {string} studyUid
      */
     async open(studyUid) {
       const mine = ++generation;
-      if (studyUid !== uid) {
+      const again = studyUid === uid;
+      if (!again) {
         uid = studyUid;
         pages.reset();
+        for (const seriesUid of [...groups.keys()]) dropGroup(seriesUid);
         files.clear();
         options.summary.replaceChildren();
         say('');
         options.heading.textContent = 'Loading…';
-        await Promise.all([loadSummary(mine), files.first()]);
-      } else {
-        await Promise.all([loadSummary(mine), files.refresh()]);
       }
+      const [study, series] = await Promise.all([loadSummary(mine), loadSeries(studyUid)]);
+      if (mine !== generation) return;
+      await showFiles(groupable(study, series), { reload: again, first: !again });
+      if (again) focusFileLeft();
     },
-    stopPolling: () => files.stopPolling(),
+    stopPolling() {
+      files.stopPolling();
+      for (const group of groups.values()) group.table.stopPolling();
+    },
   };
 }

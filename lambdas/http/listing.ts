@@ -2,7 +2,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { getStores, logger } from '../commons.js';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, PROCESSING_STATUSES } from '../store/queries.js';
-import type { FileFilters, Page, StudyDateRange, StudySummary } from '../store/queries.js';
+import type { FileFilters, Page, SeriesSummary, StudyDateRange, StudySummary } from '../store/queries.js';
 import type { ProcessingStatus } from '../store/records.js';
 import { toFileRecordJson } from '../store/record-json.js';
 import { openCursor, queryFingerprint, sealCursor } from './cursor.js';
@@ -204,4 +204,63 @@ export async function respondWithStudy(uid: string): Promise<APIGatewayProxyResu
   const study = await getStores().records.getStudy(uid);
   if (!study) throw new NotFound('no study with this StudyInstanceUID', 'STUDY_NOT_FOUND');
   return json(200, studyJson(study));
+}
+
+/** The most series GET /studies/{study_uid}/series answers: far more than any study has (a cap, not a page size). */
+export const MAX_STUDY_SERIES = 1000;
+
+/** A series row as GET /studies/{study_uid}/series shows it. */
+export interface StudySeriesJson {
+  series_instance_uid: string;
+  series_number: number | null;
+  modality: string | null;
+  series_description: string | null;
+  number_of_instances: number;
+  files: string;
+}
+
+/** The first value of a series-level DICOM JSON attribute. */
+const firstValue = (series: SeriesSummary, tag: string): unknown =>
+  (series.dicomweb[tag] as { Value?: unknown[] } | undefined)?.Value?.[0];
+
+function studySeriesJson(series: SeriesSummary): StudySeriesJson {
+  const number = firstValue(series, '00200011');
+  const description = firstValue(series, '0008103E');
+  const modality = firstValue(series, '00080060');
+  return {
+    series_instance_uid: series.series_instance_uid,
+    series_number: typeof number === 'number' && Number.isInteger(number) ? number : null,
+    modality: series.modality ?? (typeof modality === 'string' ? modality : null),
+    series_description: typeof description === 'string' ? description : null,
+    number_of_instances: series.number_of_instances,
+    files: `/studies/${series.study_instance_uid}/files?series_uid=${series.series_instance_uid}`,
+  };
+}
+
+/** Series-number order, a series without a number last; the UID breaks ties so the order never changes. */
+function bySeriesNumber(a: StudySeriesJson, b: StudySeriesJson): number {
+  const rank = (s: StudySeriesJson) => s.series_number ?? Number.POSITIVE_INFINITY;
+  return rank(a) - rank(b) || (a.series_instance_uid < b.series_instance_uid ? -1 : 1);
+}
+
+/**
+ * `{"count", "series"}`: every series of a study from the series-by-study index (all its pages: a study has few),
+ * in series-number order. A study without series items (files without a SeriesInstanceUID) answers none; a study
+ * that is not stored is not found.
+ */
+export async function respondWithStudySeries(uid: string): Promise<APIGatewayProxyResult> {
+  const records = getStores().records;
+  const found: SeriesSummary[] = [];
+  let after: string | undefined;
+  do {
+    const page = await records.listSeries({ limit: MAX_PAGE_LIMIT, ...(after ? { after } : {}) }, uid);
+    logPage('series', page);
+    found.push(...page.items.filter((series) => series.study_instance_uid === uid && series.number_of_instances > 0));
+    after = page.next ?? undefined;
+  } while (after && found.length < MAX_STUDY_SERIES);
+  if (found.length === 0 && !(await records.getStudy(uid))) {
+    throw new NotFound('no study with this StudyInstanceUID', 'STUDY_NOT_FOUND');
+  }
+  const series = found.slice(0, MAX_STUDY_SERIES).map(studySeriesJson).sort(bySeriesNumber);
+  return json(200, { count: series.length, series });
 }

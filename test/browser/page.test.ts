@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ROUTES } from '../../lambdas/routes.js';
 import { PROJECT_ROOT } from '../../lib/constructs/function-defaults.js';
 import { buildDicom, imageElements, patientElements, sampleCt } from '../fixtures/dicom-builder.js';
@@ -584,11 +584,12 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     }
     const chestIds = [ids['chest-1.dcm'], ids['chest-2.dcm'], ids['chest-report.dcm']].sort();
     await expect.poll(async () => (await studyFileIds()).sort()).toEqual(chestIds);
-    const rows = page.locator('#study-file-rows tr');
+    // Grouped by series when the API lists them (#study-series), else in the one table (#study-file-rows).
+    const rows = page.locator('#study-view tbody tr');
     await expect
-      .poll(() => page.locator('#study-file-rows .badge').allTextContents(), { timeout: 15_000 })
+      .poll(() => page.locator('#study-view tbody .badge').allTextContents(), { timeout: 15_000 })
       .toEqual(['Ready', 'Ready', 'Ready']);
-    const first = page.locator(`#study-file-rows tr[data-id="${ids['chest-1.dcm']}"]`);
+    const first = page.locator(`#study-view tbody tr[data-id="${ids['chest-1.dcm']}"]`);
     expect((await first.locator('td').allTextContents()).slice(1, 6)).toEqual([
       'chest-1.dcm',
       'CT',
@@ -597,7 +598,7 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
       'Ready',
     ]);
     await expect.poll(() => naturalWidth(first.locator('td.preview img'))).toBe(32);
-    const report = page.locator(`#study-file-rows tr[data-id="${ids['chest-report.dcm']}"]`);
+    const report = page.locator(`#study-view tbody tr[data-id="${ids['chest-report.dcm']}"]`);
     expect(await report.locator('td').nth(3).textContent()).toBe('No image');
     expect(await report.locator('img').count()).toBe(0);
     expect(await rows.count()).toBe(3);
@@ -636,7 +637,7 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     await expect.poll(() => page.locator('#study-heading').textContent()).toBe('Lee, Sam');
     await expect.poll(() => studyFileIds()).toEqual([ids['spine-1.dcm']]);
     // Its only file deleted from there, the study is gone too; the keyboard stays in the study's files.
-    await page.locator('#study-file-rows').getByRole('button', { name: 'Delete spine-1.dcm' }).click();
+    await page.locator('#study-view tbody').getByRole('button', { name: 'Delete spine-1.dcm' }).click();
     await page.locator('#confirm-dialog').getByRole('button', { name: 'Delete' }).click();
     await expect.poll(() => page.locator('#study-files-status').textContent()).toBe('Deleted spine-1.dcm.');
     await expect.poll(() => page.locator('#study-heading').textContent()).toBe('Study not found');
@@ -935,8 +936,8 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
     expect(await overflow()).toBeLessThanOrEqual(0);
 
     await studyRow('Kimura, Hana').locator('a.study-link').click();
-    await expect.poll(() => page.locator('#study-file-rows a.file-link').count()).toBe(3);
-    expect(await cellLabels(page.locator('#study-file-rows tr').first())).toEqual([
+    await expect.poll(() => page.locator('#study-view tbody a.file-link').count()).toBe(3);
+    expect(await cellLabels(page.locator('#study-view tbody tr').first())).toEqual([
       'none',
       'none',
       '"Modality: "',
@@ -1245,6 +1246,106 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
       expect(await outcome.textContent()).toMatch(/^Failed: .*POST \/dicom\/uploads/);
     }
   });
+
+  it('groups a study’s files by series: a heading per series in series-number order, its files under it', async () => {
+    const ids = await uploadSeriesStudy();
+    page = await newPage();
+    await page.goto(`${api.url}/#/studies/${BRAIN.uid}`);
+    await expect.poll(() => page.locator('#study-heading').textContent()).toBe('Okafor, Ada');
+    // One section per series, by series number, the unnumbered one last; each holds exactly its files.
+    await expect.poll(() => seriesGroups()).toEqual(expectedGroups(ids));
+    expect(await page.locator('#study-series').isVisible()).toBe(true);
+    expect(await page.locator('#study-file-table').isVisible()).toBe(false);
+    expect(await page.locator('#study-files-status').textContent()).toBe('4 series, in series-number order.');
+    expect(await page.locator('#study-series h3').evaluateAll((hs) => hs.map((h) => h.tagName))).toHaveLength(4);
+    // The file table's own columns and previews (the report has none).
+    await expect
+      .poll(() => page.locator('#study-series .badge').allTextContents(), { timeout: 15_000 })
+      .toEqual(Array<string>(6).fill('Ready'));
+    const axial = page.locator('#study-series tbody tr', { hasText: 'axial-1.dcm' });
+    expect((await axial.locator('td').allTextContents()).slice(1, 4)).toEqual(['axial-1.dcm', 'MR', '32 × 32']);
+    await expect.poll(() => naturalWidth(axial.locator('td.preview img'))).toBe(32);
+    expect(await page.locator(`#study-series tr[data-id="${ids.report[0]}"] img`).count()).toBe(0);
+    await screenshot('studies-series.png', true);
+
+    // A file from its series and Back: the keyboard on the file's link again.
+    await axial.locator('a.file-link').click();
+    await expect.poll(() => page.locator('#detail-view').isVisible()).toBe(true);
+    await page.goBack();
+    await expect.poll(() => page.locator('#study-view').isVisible()).toBe(true);
+    await expect.poll(() => focusedText()).toBe('axial-1.dcm');
+
+    // A series' only file deleted: the series goes, the outcome stays said, the counts follow.
+    await page.locator('#study-series').getByRole('button', { name: 'Delete localizer-1.dcm' }).click();
+    await page.locator('#confirm-dialog').getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => page.locator('#study-files-status').textContent()).toBe('Deleted localizer-1.dcm.');
+    const left = expectedGroups(ids).slice(1);
+    await expect.poll(() => seriesGroups()).toEqual(left);
+    await expect.poll(() => page.locator('#study-summary').innerText()).toMatch(/Instances\s+5\b/);
+    await expect.poll(() => focusedId()).toBe('study-files-heading');
+    // One of two files of a series deleted: its heading counts one.
+    await page.locator('#study-series').getByRole('button', { name: 'Delete axial-2.dcm' }).click();
+    await page.locator('#confirm-dialog').getByRole('button', { name: 'Delete' }).click();
+    await expect
+      .poll(async () => (await seriesGroups())[1])
+      .toEqual({ heading: 'Series 3: AX T2 FLAIR MR · 1 instance', ids: [ids.axial[1]] });
+    expect(await page.locator(`#study-series [data-series-uid="${BRAIN.uid}.3"] .status-line`).textContent()).toBe(
+      'Deleted axial-2.dcm.',
+    );
+  });
+
+  it('shows a study’s series as labelled cards on a phone, and one table against an API without the series', async () => {
+    const ids = await uploadSeriesStudy();
+    page = await newPage(PHONE);
+    await page.goto(`${api.url}/#/studies/${BRAIN.uid}`);
+    await expect.poll(() => seriesGroups()).toEqual(expectedGroups(ids));
+    const overflow = () => page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    expect(await cellLabels(page.locator('#study-series tbody tr').first())).toEqual([
+      'none',
+      'none',
+      '"Modality: "',
+      '"Image: "',
+      '"Size: "',
+      '"Status: "',
+      'none',
+    ]);
+    // Every heading and card inside the screen.
+    const edges = await page
+      .locator('#study-series h3, #study-series tbody tr')
+      .evaluateAll((elements) =>
+        elements.map((element) => element.getBoundingClientRect() as unknown as { left: number; right: number }),
+      );
+    expect(edges).toHaveLength(4 + 6);
+    for (const edge of edges) {
+      expect(edge.left).toBeGreaterThanOrEqual(0);
+      expect(edge.right).toBeLessThanOrEqual(PHONE.width);
+    }
+    await context!.close();
+
+    // An API without GET /studies/{uid}/series: the study's files in the one table, newest first, as before.
+    page = await newPage();
+    const asked: string[] = [];
+    await page.route(/\/studies\/[^/?]+\/series/, async (route) => {
+      asked.push(route.request().url());
+      return route.fulfill({
+        status: 404,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: 'no route for GET /studies/{study_uid}/series', code: 'ROUTE_NOT_FOUND' }),
+      });
+    });
+    await page.goto(`${api.url}/#/studies/${BRAIN.uid}`);
+    await expect.poll(async () => (await studyFileIds()).sort()).toEqual(Object.values(ids).flat().sort());
+    expect(asked).toHaveLength(1);
+    expect(await page.locator('#study-series').isVisible()).toBe(false);
+    expect(await page.locator('#study-series .series-group').count()).toBe(0);
+    expect(await page.locator('#study-files-status').textContent()).toBe('Showing 6 file(s), newest first.');
+    // Asked once a page load: another visit goes straight to the table.
+    await page.locator('a', { hasText: '← All studies' }).click();
+    await page.goBack();
+    await expect.poll(() => studyFileIds()).toHaveLength(6);
+    expect(asked).toHaveLength(1);
+  });
 });
 
 /** The natural width of an image (0 while it has not loaded). */
@@ -1252,9 +1353,9 @@ function naturalWidth(image: ReturnType<Page['locator']>): Promise<number> {
   return image.evaluate((img) => (img as unknown as ImageElement).naturalWidth, undefined, { timeout: 1000 });
 }
 
-/** The ids of the file rows the study view shows now. */
+/** The ids of the file rows the study view shows now (by series, or in the one table). */
 function studyFileIds(): Promise<(string | null)[]> {
-  return page.locator('#study-file-rows tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-id')));
+  return page.locator('#study-view tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-id')));
 }
 
 /** The ids of the file rows the list shows now. */
@@ -1267,4 +1368,78 @@ async function openId(): Promise<string> {
   const id = await page.locator('#summary dd').last().textContent();
   if (!id) throw new Error('no id in the summary');
   return id;
+}
+
+/** A brain MR study of four series, uploaded out of series-number order; the last has no number (a dose report). */
+const BRAIN = { uid: '1.2.826.0.1.3680043.8.498.7300', name: 'Okafor^Ada', id: 'OK-3' };
+const BRAIN_SERIES = [
+  { key: 'axial', series: 3, description: 'AX T2 FLAIR', modality: 'MR', files: 2 },
+  { key: 'report', series: null, description: 'DOSE REPORT', modality: 'SR', files: 1 },
+  { key: 'sagittal', series: 2, description: 'SAG T1', modality: 'MR', files: 2 },
+  { key: 'localizer', series: 1, description: 'LOCALIZER', modality: 'MR', files: 1 },
+] as const;
+type BrainSeries = (typeof BRAIN_SERIES)[number]['key'];
+
+/** Stores the brain study through the API for one test (deleted when it ends): the ids of each series' files. */
+async function uploadSeriesStudy(): Promise<Record<BrainSeries, string[]>> {
+  const ids = { axial: [], report: [], sagittal: [], localizer: [] } as Record<BrainSeries, string[]>;
+  onTestFinished(async () => {
+    for (const id of Object.values(ids).flat()) await fetch(`${api.url}/dicom/${id}`, { method: 'DELETE' });
+  });
+  const seriesUid = (s: (typeof BRAIN_SERIES)[number]) => `${BRAIN.uid}.${s.series ?? 9}`;
+  for (const s of BRAIN_SERIES) {
+    for (let i = 1; i <= s.files; i++) {
+      const bytes = buildDicom(
+        [
+          ...patientElements({
+            name: BRAIN.name,
+            id: BRAIN.id,
+            studyDate: '20250301',
+            description: 'MR BRAIN',
+            modality: s.modality,
+          }),
+          { tag: 0x0020000d, vr: 'UI', value: BRAIN.uid },
+          { tag: 0x0020000e, vr: 'UI', value: seriesUid(s) },
+          ...(s.series === null ? [] : [{ tag: 0x00200011, vr: 'IS', value: String(s.series) }]),
+          { tag: 0x0008103e, vr: 'LO', value: s.description },
+          ...(s.modality === 'SR'
+            ? []
+            : imageElements({
+                rows: 32,
+                columns: 32,
+                pixels: Array.from({ length: 32 * 32 }, (_, p) => ((p + i * 7) % 32) * 64),
+              })),
+        ],
+        { sopInstanceUid: `${seriesUid(s)}.${i}` },
+      );
+      const form = new FormData();
+      form.append('file', new Blob([bytes]), `${s.key}-${i}.dcm`);
+      const response = await fetch(`${api.url}/dicom`, { method: 'POST', body: form });
+      expect(response.status).toBe(201);
+      ids[s.key].unshift(((await response.json()) as { id: string }).id);
+    }
+  }
+  return ids;
+}
+
+/** What the study view should show: each series' heading and its files (newest first), in series-number order. */
+function expectedGroups(ids: Record<BrainSeries, string[]>): { heading: string; ids: string[] }[] {
+  return [...BRAIN_SERIES]
+    .sort((a, b) => (a.series ?? Infinity) - (b.series ?? Infinity))
+    .map((s) => ({
+      heading: `${s.series === null ? 'Series without a number' : `Series ${s.series}`}: ${s.description} ${
+        s.modality
+      } · ${s.files} ${s.files === 1 ? 'instance' : 'instances'}`,
+      ids: ids[s.key],
+    }));
+}
+
+/** The series sections of the study view: each heading's text and its file rows' ids. */
+function seriesGroups(): Promise<{ heading: string; ids: (string | null)[] }[]> {
+  return page.locator('#study-series .series-group').evaluateAll((sections) =>
+    sections.map((section) => ({
+      heading: section.querySelector('h3')?.textContent ?? '',
+      ids: [...section.querySelectorAll('tbody tr[data-id]')].map((row) => row.getAttribute('data-id')),
+    })),
+  );
 }
