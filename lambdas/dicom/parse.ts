@@ -88,14 +88,31 @@ function guessBareTransferSyntax(bytes: Uint8Array): string {
   return VALID_VRS.has(vr) ? TRANSFER_SYNTAX.explicitLittleEndian : TRANSFER_SYNTAX.implicitLittleEndian;
 }
 
-function describe(error: unknown): string {
+/** The text dicom-parser threw (it throws strings, Errors, or `{ exception, dataSet }`): for decisions, never for users. */
+function libraryText(error: unknown): string {
   const inner =
     typeof error === 'object' && error !== null && 'exception' in error
       ? (error as { exception: unknown }).exception
       : error;
-  if (inner instanceof RangeError && /call stack/i.test(inner.message)) return 'sequences nested too deeply';
-  const text = inner instanceof Error ? inner.message : String(inner);
-  return text.replace(/^dicomParser\.\w+: /, '').slice(0, 200);
+  return inner instanceof Error ? inner.message : String(inner);
+}
+
+/** What dicom-parser's failures mean, in our words: a library's message is never shown to the uploader. */
+const LIBRARY_FAILURES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/call stack/i, 'sequences nested too deeply'], // RangeError: Maximum call stack size exceeded
+  [/'position' cannot be greater/i, 'the file ends after its file meta header: it holds no dataset'],
+  [/missing required meta header attribute 0002,0010/i, 'the file meta header has no Transfer Syntax UID'],
+  [/basic offset table not found/i, 'encapsulated pixel data does not start with a Basic Offset Table item'],
+  [
+    /overrun|past end|end of buffer|beyond|exceeds/i,
+    'the file ends inside an element: it is cut short, or an element declares more bytes than follow',
+  ],
+];
+
+function describe(error: unknown): string {
+  const text = libraryText(error);
+  const known = LIBRARY_FAILURES.find(([pattern]) => pattern.test(text));
+  return known ? known[1] : 'the dataset cannot be read: its element structure is malformed';
 }
 
 /**
@@ -163,7 +180,7 @@ export function parseDicom(bytes: Uint8Array): ParsedDicom {
     if (
       hasMeta &&
       partial &&
-      /overrun|beyond|end of buffer|exceeds/i.test(describe(error)) &&
+      /overrun|beyond|end of buffer|exceeds/i.test(libraryText(error)) &&
       stoppedInPixelData(partial, bytes.length)
     ) {
       // The partial dataset lacks the meta group: read it again and merge, as dicom-parser would.

@@ -16,6 +16,10 @@ export async function decodeJpegExtended(frame: EncodedFrame): Promise<CodecOutp
   checkHeader(NAME, header, frame.layout);
   const image = decodeDctJpeg(frame.bytes);
   checkShape(NAME, { width: image.width, height: image.height, components: image.components }, frame.layout);
+  // Colour follows the stream's own markers, as libjpeg (and so the 8-bit path) does, whatever Photometric
+  // Interpretation says: an RGB stream labelled YBR_FULL_422 must not be converted again.
+  if (image.colourSpace)
+    return { samples: image.samples, photometric: image.colourSpace === 'RGB' ? 'RGB' : 'YBR_FULL' };
   return { samples: image.samples };
 }
 
