@@ -324,8 +324,13 @@ export function selectReturned(query: QidoQuery, dataset: DicomJsonDataset): Dic
   const all = query.include === 'all';
   if (query.include !== 'all') for (const tag of query.include) wanted.add(tag);
   const out: DicomJsonDataset = {};
-  for (const tag of Object.keys(dataset).sort()) {
-    if (all || wanted.has(tag)) out[tag] = dataset[tag]!;
+  // A required return key the file lacks is still returned, empty (PS3.18 10.6.3.3.1: zero-length when no value);
+  // keys asked for by includefield or matching that the file lacks are simply absent.
+  const required = DEFAULT_RETURN[query.level];
+  for (const tag of [...new Set([...Object.keys(dataset), ...required])].sort()) {
+    const attribute = dataset[tag];
+    if (attribute && (all || wanted.has(tag))) out[tag] = attribute;
+    else if (!attribute && required.includes(tag)) out[tag] = { vr: vrOf(tag) };
   }
   return out;
 }

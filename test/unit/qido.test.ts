@@ -193,8 +193,24 @@ describe('returned attributes', () => {
     expect(picked('includefield=00101010')).toContain('00101010');
     const listed = picked('includefield=PatientAge,00101020&includefield=PatientWeight');
     expect(listed).toEqual(expect.arrayContaining(['00101010', '00101020', '00101030']));
-    expect(picked('includefield=all').sort()).toEqual(Object.keys(dataset).sort());
+    // all: everything kept, plus the required keys the file lacks, empty (PS3.18 10.6.3.3.1).
+    const everything = selectReturned(parse('study', 'includefield=all'), dataset);
+    expect(Object.keys(everything)).toEqual(expect.arrayContaining(Object.keys(dataset)));
+    for (const [tag, attribute] of Object.entries(everything)) {
+      if (!(tag in dataset)) expect(attribute, tag).toEqual({ vr: expect.stringMatching(/^[A-Z]{2}$/) });
+    }
     expect(rejection('study', 'includefield=NoSuchKeyword').parameter).toBe('includefield');
+  });
+});
+
+describe('required return keys', () => {
+  it('are returned empty when the file lacks them; asked-for optional keys are simply absent', () => {
+    const bare = { '0020000D': { vr: 'UI', Value: ['1.2.3'] } };
+    const returned = selectReturned(parse('study', 'includefield=PatientWeight'), bare);
+    expect(returned['00080090']).toEqual({ vr: 'PN' }); // ReferringPhysicianName, required
+    expect(returned['00100030']).toEqual({ vr: 'DA' }); // PatientBirthDate, required
+    expect(returned['00101030']).toBeUndefined(); // PatientWeight: asked for, not in the file
+    expect(returned['0020000D']).toEqual(bare['0020000D']);
   });
 });
 
