@@ -205,7 +205,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   }),
   // Frames as stored or decoded, read from the original by byte ranges.
   ...dicomwebRoutes('dicomwebFrames', [`${INSTANCE}/frames/{frames}`], {
-    access: { s3Read: ['uploads/'], tableRead: true },
+    // answers/: frames too large for one Lambda answer, written once and redirected to.
+    access: { s3Read: ['uploads/', 'answers/'], s3Write: ['answers/'], tableRead: true },
     memoryMb: 1024,
     audit: 'read',
   }),

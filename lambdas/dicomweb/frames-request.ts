@@ -67,16 +67,21 @@ export function labelled(accept: FrameAccept, frames: RetrievedFrame[]): Retriev
   }));
 }
 
-/** The frames as a multipart/related answer; each part's Content-Type names its transfer syntax. */
-export function framesResponse(
+/**
+ * The frames as a multipart/related answer; each part's Content-Type names its transfer syntax. An answer larger
+ * than one Lambda response carries goes to `spill` (it stores the body and redirects to it) when one is given.
+ */
+export async function framesResponse(
   frames: readonly RetrievedFrame[],
   headers: Record<string, string> = {},
-): APIGatewayProxyResult {
+  spill?: (body: Uint8Array, contentType: string) => Promise<APIGatewayProxyResult>,
+): Promise<APIGatewayProxyResult> {
   const type = frames[0]!.contentType.split(';')[0]!.trim();
   const { body, contentType } = multipartRelated(
     frames.map((frame) => ({ contentType: frame.contentType, bytes: frame.bytes })),
     type,
   );
+  if (body.length > MAX_MULTIPART_BYTES && spill) return spill(body, contentType);
   if (body.length > MAX_MULTIPART_BYTES) {
     throw new NotAcceptable(
       `the frames asked for make ${body.length} bytes, more than one answer carries (${MAX_MULTIPART_BYTES}); ask for fewer frames at a time`,

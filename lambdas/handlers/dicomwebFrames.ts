@@ -1,7 +1,17 @@
 // WADO-RS frames (PS3.18 10.4.1.1.4): one or several frames as stored or decoded, read from the original by ranges.
 import { getStores, processingWaitMs } from '../commons.js';
 import { FrameNotAcceptable, parseFrameList, retrieveFrames } from '../dicom/frames.js';
-import { frameAccept, framesMeet, framesResponse, labelled } from '../dicomweb/frames-request.js';
+import { createHash } from 'node:crypto';
+import { KEYS } from '../config.js';
+import {
+  frameAccept,
+  framesMeet,
+  framesResponse,
+  labelled,
+  MAX_MULTIPART_BYTES,
+  type FrameAccept,
+} from '../dicomweb/frames-request.js';
+import { redirect } from '../http/responses.js';
 import { NotAcceptable, pathUid } from '../dicomweb/http.js';
 import { instanceRecord } from '../dicomweb/retrieve.js';
 import { auditedFiles } from '../http/access.js';
@@ -9,6 +19,9 @@ import { InvalidParameter } from '../http/errors.js';
 import { httpHandler } from '../http/handler.js';
 import { originalSource } from '../ingest/render-on-demand.js';
 import { requireProcessedOk } from '../store/wait.js';
+
+/** How long the redirect to a large frames answer stays valid (a viewer follows it at once). */
+const ANSWER_URL_SECONDS = 300;
 
 export const handler = httpHandler('dicomwebFrames', async (event) => {
   const address = {
@@ -30,11 +43,30 @@ export const handler = httpHandler('dicomwebFrames', async (event) => {
     'Cache-Control': 'private, max-age=86400',
     ETag: `"${record.id}-${Date.parse(record.modified_at).toString(36)}"`,
   };
+  // Frames too large for one Lambda answer (uncompressed mammography, large CR) are written once under answers/,
+  // named by file, version, frames and media type, and served by a short-lived redirect to them.
+  const keyOf = (accept: FrameAccept) =>
+    KEYS.answer(
+      `frames-${record.id}-${createHash('sha256')
+        .update(JSON.stringify([record.modified_at, record.object_version ?? null, numbers, accept]))
+        .digest('hex')}`,
+    );
+  const redirectTo = async (key: string) => {
+    const answer = redirect(await objects.presignGet(key, ANSWER_URL_SECONDS));
+    return { ...answer, headers: { ...answer.headers, ...auditedFiles([record.id]) } };
+  };
+  const image = record.image?.state === 'RENDERED' ? record.image : undefined;
+  const maybeLarge = image !== undefined && image.width * image.height * 2 * numbers.length > MAX_MULTIPART_BYTES / 2;
   let refusal: Error | undefined;
   for (const accept of accepts) {
     try {
+      if (maybeLarge && (await objects.head(keyOf(accept)))) return await redirectTo(keyOf(accept));
       const frames = await retrieveFrames(source, numbers, accept.syntaxes);
-      if (framesMeet(accept, frames)) return framesResponse(labelled(accept, frames), caching);
+      const spill = async (body: Uint8Array, contentType: string) => {
+        await objects.put(keyOf(accept), body, contentType);
+        return redirectTo(keyOf(accept));
+      };
+      if (framesMeet(accept, frames)) return await framesResponse(labelled(accept, frames), caching, spill);
     } catch (error) {
       if (!(error instanceof FrameNotAcceptable)) throw error;
       refusal = error;

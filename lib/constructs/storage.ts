@@ -98,5 +98,15 @@ export class Storage extends Construct {
       exposedHeaders: [...BUCKET_CORS.exposedHeaders],
       maxAge: BUCKET_CORS.maxAgeSeconds,
     });
+    // A viewer on another origin follows the API's 302 to a presigned GET (large frames, large metadata): after two
+    // cross-origin hops the browser sends `Origin: null`, which no origin list matches. Reads of this private bucket
+    // need a presigned URL anyway, so GET and HEAD may come from any origin; writes stay limited to the list above.
+    this.bucket.addCorsRule({
+      allowedOrigins: ['*'],
+      allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+      allowedHeaders: ['*'],
+      exposedHeaders: [...BUCKET_CORS.exposedHeaders],
+      maxAge: BUCKET_CORS.maxAgeSeconds,
+    });
   }
 }

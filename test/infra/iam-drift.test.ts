@@ -268,6 +268,10 @@ const UNREACHED: { fn: string; kind: keyof typeof ACCESS_ACTIONS; prefix?: strin
   { fn: 'upload', kind: 'tableRead', why: 'recount after a counting fault (undo)' },
   { fn: 'delete', kind: 'tableRead', why: 'recount of a record whose counting was cut short' },
   { fn: 'processingFailed', kind: 'tableRead', why: 'recount of a record whose counting was cut short' },
+  // Frames over one Lambda answer (tens of MB uncompressed) are written under answers/ and redirected to; the
+  // requests here use small files (test/e2e/large-frames.test.ts exercises it).
+  { fn: 'dicomwebFrames', kind: 's3Read', prefix: 'answers/', why: 'large frames answer, kept and redirected to' },
+  { fn: 'dicomwebFrames', kind: 's3Write', prefix: 'answers/', why: 'large frames answer, kept and redirected to' },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
