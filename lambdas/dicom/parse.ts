@@ -82,10 +82,105 @@ function hasPart10Prefix(bytes: Uint8Array): boolean {
   );
 }
 
-/** A bare dataset is explicit VR when the two bytes after its first tag spell a VR. */
-function guessBareTransferSyntax(bytes: Uint8Array): string {
-  const vr = String.fromCharCode(bytes[4] ?? 0, bytes[5] ?? 0);
-  return VALID_VRS.has(vr) ? TRANSFER_SYNTAX.explicitLittleEndian : TRANSFER_SYNTAX.implicitLittleEndian;
+/**
+ * The transfer syntax of a dataset starting at `position`, from its first element, as dcmtk decides
+ * (DcmItem::checkTransferSyntax): explicit VR when the two bytes after the tag spell a VR, and big
+ * endian when the group only makes sense byte-swapped ((0008,xxxx) written big endian reads 0x0800).
+ * Implicit VR big endian was retired in 2004 and is not guessed.
+ */
+function inferTransferSyntax(bytes: Uint8Array, position: number): string {
+  const vr = String.fromCharCode(bytes[position + 4] ?? 0, bytes[position + 5] ?? 0);
+  if (!VALID_VRS.has(vr)) return TRANSFER_SYNTAX.implicitLittleEndian;
+  const first = bytes[position] ?? 0;
+  const second = bytes[position + 1] ?? 0;
+  const groupIfLittle = first | (second << 8);
+  const groupIfBig = (first << 8) | second;
+  return groupIfLittle > 0xff && groupIfBig <= 0xff
+    ? TRANSFER_SYNTAX.explicitBigEndian
+    : TRANSFER_SYNTAX.explicitLittleEndian;
+}
+
+/** dicom-parser's DataSet class (its typings declare only the interface). */
+const DataSetClass = (
+  dicomParser as unknown as { DataSet: new (parser: unknown, bytes: Uint8Array, elements: object) => DataSet }
+).DataSet;
+
+/**
+ * Reads the dataset from `position` to the end in `transferSyntaxUid` into `dataSet` (a fresh one by
+ * default), as dicom-parser's parseDicom does; failures are thrown as `{ exception, dataSet }`, as it throws them.
+ */
+function readDataSetFrom(bytes: Uint8Array, position: number, transferSyntaxUid: string, dataSet?: DataSet): DataSet {
+  const parser =
+    transferSyntaxUid === TRANSFER_SYNTAX.explicitBigEndian
+      ? dicomParser.bigEndianByteArrayParser
+      : dicomParser.littleEndianByteArrayParser;
+  const target = dataSet ?? Object.assign(new DataSetClass(parser, bytes, {}), { warnings: [] as string[] });
+  const stream = new dicomParser.ByteStream(parser, bytes, position);
+  try {
+    if (transferSyntaxUid === TRANSFER_SYNTAX.implicitLittleEndian) {
+      dicomParser.parseDicomDataSetImplicit(target, stream, bytes.length, { vrCallback } as unknown as {
+        untilTag: string;
+      });
+    } else {
+      dicomParser.parseDicomDataSetExplicit(target, stream, bytes.length);
+    }
+  } catch (exception) {
+    throw { exception, dataSet: target };
+  }
+  return target;
+}
+
+/** The dictionary's VR for an element whose own VR is invalid; UN (decoded by the dictionary later) for "US or SS" and unknown tags. */
+function dictionaryVr(tag: string): string {
+  const vr = vrCallback(tag);
+  return vr !== undefined && VALID_VRS.has(vr) ? vr : 'UN';
+}
+
+/** Two uppercase letters that name no VR: dcmtk reads these as a future VR, with the 4-byte length of PS3.5 7.1.2. */
+function isUnknownUppercaseVr(vr: string | undefined): boolean {
+  return vr !== undefined && /^[A-Z]{2}$/.test(vr) && !VALID_VRS.has(vr);
+}
+
+/**
+ * Elements whose VR bytes name no VR (two spaces, two NULs, an unknown code) in an explicit VR dataset.
+ * dcmtk warns and goes on ("Non-standard VR ... assuming 2 byte length field", DcmItem::readTagAndLength,
+ * with DcmVR::setVR giving unknown uppercase pairs the 4-byte length of future VRs); so do we, and the
+ * element takes its VR from the dictionary. dicom-parser reads every unknown VR with a 2-byte length, so
+ * an uppercase one is re-read with the 4-byte length and the dataset read again from after its value.
+ * Returns the dataset with every top-level element's VR valid; rethrows `failure` when there was nothing to repair.
+ */
+function repairInvalidVrs(bytes: Uint8Array, dataSet: DataSet, transferSyntaxUid: string, failure?: unknown): DataSet {
+  for (let repairs = 0; ; repairs++) {
+    const byOffset = Object.values(dataSet.elements)
+      .filter((element) => typeof element.dataOffset === 'number' && !element.tag.startsWith('x0002'))
+      .sort((a, b) => a.dataOffset - b.dataOffset);
+    const longForm = byOffset.find((element) => isUnknownUppercaseVr(element.vr));
+    for (const element of byOffset) {
+      if (element === longForm) break;
+      if (element.vr !== undefined && !VALID_VRS.has(element.vr)) element.vr = dictionaryVr(element.tag);
+    }
+    if (!longForm || repairs >= 64) {
+      if (failure !== undefined) throw failure;
+      return dataSet;
+    }
+    // dicom-parser read tag, VR and a 2-byte length (the reserved bytes): the 4-byte length follows them.
+    const header = longForm.dataOffset - 8;
+    if (header + 12 > bytes.length) throw failure ?? { exception: 'value past end of buffer', dataSet };
+    for (const element of byOffset) if (element.dataOffset > header) delete dataSet.elements[element.tag];
+    longForm.vr = dictionaryVr(longForm.tag);
+    longForm.length = dataSet.byteArrayParser.readUint32(bytes, header + 8);
+    longForm.dataOffset = header + 12;
+    dataSet.elements[longForm.tag] = longForm;
+    const next = longForm.dataOffset + longForm.length;
+    if (next > bytes.length) throw failure ?? { exception: 'value past end of buffer', dataSet };
+    failure = undefined;
+    if (next === bytes.length) continue;
+    try {
+      readDataSetFrom(bytes, next, transferSyntaxUid, dataSet);
+    } catch (error) {
+      failure = error;
+    }
+  }
 }
 
 /** The text dicom-parser threw (it throws strings, Errors, or `{ exception, dataSet }`): for decisions, never for users. */
@@ -161,19 +256,85 @@ function dropPreambleElements(dataSet: DataSet, bytes: Uint8Array): void {
   }
 }
 
+/**
+ * A Part 10 file whose meta group has no Transfer Syntax UID (absent or empty): the syntax its dataset
+ * is in, inferred from the dataset's first element as pydicom and dcmtk do. Undefined when the meta
+ * group names one (or cannot be read: parseDicom then refuses the file in its own words).
+ */
+function inferredMetaTransferSyntax(
+  bytes: Uint8Array,
+): { meta: DataSet; datasetStart: number; transferSyntaxUid: string } | undefined {
+  const meta = readMeta(bytes);
+  if (!meta || namedTransferSyntax(meta) !== '' || meta.position === undefined) return undefined;
+  if (meta.position >= bytes.length)
+    throw new NotDicom('the file ends after its file meta header: it holds no dataset');
+  return { meta, datasetStart: meta.position, transferSyntaxUid: inferTransferSyntax(bytes, meta.position) };
+}
+
+function readMeta(bytes: Uint8Array): (DataSet & { position?: number }) | undefined {
+  try {
+    return dicomParser.readPart10Header(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The meta group's Transfer Syntax UID, '' when absent or empty, undefined when cut short (refused later, in our words). */
+function namedTransferSyntax(meta: DataSet): string | undefined {
+  try {
+    return meta.elements.x00020010 ? (meta.string('x00020010') ?? '').replace(/\0/g, '').trim() : '';
+  } catch {
+    return undefined;
+  }
+}
+
+function mergeMeta(dataSet: DataSet, meta: DataSet): DataSet {
+  for (const [tag, element] of Object.entries(meta.elements)) dataSet.elements[tag] = element;
+  return dataSet;
+}
+
+/** Elements with invalid VR bytes are repaired in explicit VR datasets only; others pass through (or rethrow). */
+function repairAfterParse(bytes: Uint8Array, dataSet: DataSet, transferSyntaxUid: string, failure?: unknown): DataSet {
+  const explicitUncompressed =
+    transferSyntaxUid !== '' &&
+    transferSyntaxUid !== TRANSFER_SYNTAX.implicitLittleEndian &&
+    transferSyntaxUid !== TRANSFER_SYNTAX.deflatedExplicitLittleEndian;
+  if (!explicitUncompressed) {
+    if (failure !== undefined) throw failure;
+    return dataSet;
+  }
+  return repairInvalidVrs(bytes, dataSet, transferSyntaxUid, failure);
+}
+
 /** Parses DICOM bytes; throws NotDicom (400) with a reason when they are not a readable DICOM file. */
 export function parseDicom(bytes: Uint8Array): ParsedDicom {
   if (bytes.length === 0) throw new NotDicom('the file is empty');
   const hasMeta = hasPart10Prefix(bytes);
-  const transferSyntaxOption = hasMeta ? undefined : guessBareTransferSyntax(bytes);
+  const inferred = hasMeta ? inferredMetaTransferSyntax(bytes) : undefined;
+  const transferSyntaxOption = hasMeta ? inferred?.transferSyntaxUid : inferTransferSyntax(bytes, 0);
+  // What the dataset is read as: the repair of invalid VRs (explicit VR only) must know it even from a partial parse.
+  const readAs = transferSyntaxOption ?? namedTransferSyntax(readMeta(bytes) ?? ({ elements: {} } as DataSet)) ?? '';
   let dataSet: DataSet;
   let truncatedPixelData = false;
   try {
-    dataSet = dicomParser.parseDicom(bytes, {
-      inflater,
-      vrCallback,
-      ...(transferSyntaxOption ? { TransferSyntaxUID: transferSyntaxOption } : {}),
-    } as Parameters<typeof dicomParser.parseDicom>[1]);
+    try {
+      dataSet = inferred
+        ? mergeMeta(readDataSetFrom(bytes, inferred.datasetStart, inferred.transferSyntaxUid), inferred.meta)
+        : dicomParser.parseDicom(bytes, {
+            inflater,
+            vrCallback,
+            ...(transferSyntaxOption ? { TransferSyntaxUID: transferSyntaxOption } : {}),
+          } as Parameters<typeof dicomParser.parseDicom>[1]);
+      dataSet = repairAfterParse(bytes, dataSet, readAs);
+    } catch (error) {
+      const partial = partialDataSet(error);
+      if (!partial) throw error;
+      dataSet = repairAfterParse(bytes, partial, readAs, error);
+      // dicom-parser merges the meta group only into a dataset it finished reading.
+      const meta = hasMeta ? readMeta(bytes) : undefined;
+      if (meta) mergeMeta(dataSet, meta);
+    }
+    if (inferred) mergeMeta(dataSet, inferred.meta);
   } catch (error) {
     if (error instanceof InflatedTooLarge) throw error;
     const partial = partialDataSet(error);
@@ -200,7 +361,9 @@ export function parseDicom(bytes: Uint8Array): ParsedDicom {
   if (!hasMeta && !looksLikeBareDataset(dataSet)) {
     throw new NotDicom('no DICOM preamble ("DICM") and the bytes do not parse as a DICOM dataset');
   }
-  const transferSyntaxUid = (dataSet.string('x00020010') ?? transferSyntaxOption ?? '').replace(/\0/g, '').trim();
+  const transferSyntaxUid =
+    inferred?.transferSyntaxUid ??
+    (dataSet.string('x00020010') ?? transferSyntaxOption ?? '').replace(/\0/g, '').trim();
   if (hasMeta && !transferSyntaxUid) throw new NotDicom('the file meta header has no Transfer Syntax UID');
   return { dataSet, transferSyntaxUid, hasMeta, truncatedPixelData };
 }
@@ -239,6 +402,13 @@ export function parseDicomHeader(prefix: Uint8Array, complete: boolean): ParsedD
     return more; // cut inside an element before Pixel Data
   }
   if (PIXEL_TAGS.slice(1).some((tag) => dataSet.elements[tag])) return 'WHOLE_FILE';
+  // An element with invalid VR bytes may have been misread: parseDicom repairs it from the whole file.
+  const explicitVr = transferSyntaxUid !== TRANSFER_SYNTAX.implicitLittleEndian;
+  if (
+    explicitVr &&
+    Object.values(dataSet.elements).some((element) => element.vr !== undefined && !VALID_VRS.has(element.vr))
+  )
+    return 'WHOLE_FILE';
   const pixelData = dataSet.elements[PIXEL_TAGS[0]!];
   // Implicit VR parsing can step past the end of `prefix` without throwing: the Pixel Data header must be in it.
   if (!pixelData || pixelData.dataOffset > prefix.length) return more;
