@@ -57,6 +57,28 @@ export function isConditionFailure(error: unknown): boolean {
   return (error as { name?: string }).name === 'ConditionalCheckFailedException';
 }
 
+/** Removes a counter item whose `field` is 0 or less; one that counted up again meanwhile stays. */
+async function deleteIfZero(
+  client: DynamoDBClient,
+  tableName: string,
+  key: Record<string, AttributeValue>,
+  field: string,
+): Promise<void> {
+  try {
+    await client.send(
+      new DeleteItemCommand({
+        TableName: tableName,
+        Key: key,
+        ConditionExpression: '#count <= :zero',
+        ExpressionAttributeNames: { '#count': field },
+        ExpressionAttributeValues: marshall({ ':zero': 0 }),
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
+
 /** Sorts studies by date, newest first; a study without a date sorts last. */
 function studySort(studyDate: string | null, studyUid: string): string {
   return `${studyDate ?? '00000000'}#${studyUid}`;
@@ -148,22 +170,8 @@ export async function adjustStudy(
     if (isConditionFailure(error)) return;
     throw error;
   }
-  if (remaining !== undefined && remaining <= 0) {
-    try {
-      // Only if no file was counted in meanwhile.
-      await client.send(
-        new DeleteItemCommand({
-          TableName: tableName,
-          Key: key,
-          ConditionExpression: '#count <= :zero',
-          ExpressionAttributeNames: { '#count': 'instance_count' },
-          ExpressionAttributeValues: marshall({ ':zero': 0 }),
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-  }
+  // Only if no file was counted in meanwhile.
+  if (remaining !== undefined && remaining <= 0) await deleteIfZero(client, tableName, key, 'instance_count');
 }
 
 /**
@@ -291,19 +299,7 @@ export async function adjustSeries(
   }
   if (count !== 0) return;
   await adjustSeriesCount(client, tableName, counted.studyUid, -1);
-  try {
-    await client.send(
-      new DeleteItemCommand({
-        TableName: tableName,
-        Key: key,
-        ConditionExpression: '#count <= :zero',
-        ExpressionAttributeNames: { '#count': 'instance_count' },
-        ExpressionAttributeValues: marshall({ ':zero': 0 }),
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-  }
+  await deleteIfZero(client, tableName, key, 'instance_count');
 }
 
 /**
@@ -339,19 +335,7 @@ export async function adjustInstanceCopies(
   }
   if (delta > 0) return copies === 1;
   if (copies !== 0) return false;
-  try {
-    await client.send(
-      new DeleteItemCommand({
-        TableName: tableName,
-        Key: key,
-        ConditionExpression: '#copies <= :zero',
-        ExpressionAttributeNames: { '#copies': 'copies' },
-        ExpressionAttributeValues: marshall({ ':zero': 0 }),
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-  }
+  await deleteIfZero(client, tableName, key, 'copies');
   return true;
 }
 
