@@ -89,11 +89,7 @@ export class DynamoRecordStore implements RecordStore {
     await this.client.send(
       new PutItemCommand({
         TableName: this.tableName,
-        // COUNTS_PENDING until the counts have moved: whoever finds it (a retry, a delete) recounts from the records.
-        Item: marshall(
-          { ...toFileItem(record), ...(token ? { [STUDY_COUNTED]: token, [COUNTS_PENDING]: true } : {}) },
-          MARSHALL,
-        ),
+        Item: marshall({ ...toFileItem(record), ...(token ? { [STUDY_COUNTED]: token } : {}) }, MARSHALL),
         ConditionExpression: 'attribute_not_exists(#id)',
         ExpressionAttributeNames: { '#id': TABLE.partitionKey },
       }),
@@ -101,9 +97,28 @@ export class DynamoRecordStore implements RecordStore {
     // Duplicates are linked once, by markReady, when the file's identifiers are final (a direct upload
     // learns them only then).
     await allSettledOrThrow([
-      token && this.recountStudy(undefined, token, record).then(() => this.countsSettled(record.id)),
+      token &&
+        this.recountStudy(undefined, token, record).catch(async (error: unknown) => {
+          // Counting cut short: the record says so, and the upload's undo (a delete) recounts instead of counting out.
+          await this.flagCountsPending(record.id).catch(() => undefined);
+          throw error;
+        }),
       alongside?.(),
     ]);
+  }
+
+  /** Marks a record whose counting was cut short, for whoever finds it next to recount its study exactly. */
+  private async flagCountsPending(id: string): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: marshall({ [TABLE.partitionKey]: id }),
+        UpdateExpression: 'SET #pending = :true',
+        ConditionExpression: 'attribute_exists(#id)',
+        ExpressionAttributeNames: { '#pending': COUNTS_PENDING, '#id': TABLE.partitionKey },
+        ExpressionAttributeValues: { ':true': { BOOL: true } },
+      }),
+    );
   }
 
   /** The counts have moved: the record stops asking for a recount (it may be gone meanwhile: then nothing). */
@@ -304,6 +319,8 @@ export class DynamoRecordStore implements RecordStore {
     // Which study the file counts in changes atomically with the record; the old value says whether
     // this run is the one that moves the count (a repeated event finds it already moved).
     const token = studyToken(fields);
+    // Whether this run moves the file's counts (a direct upload learns its identifiers now; a reprocess may change them).
+    const moving = token !== undefined && token !== studyToken(current);
     const record: FileRecord = { ...current, ...fields, status: 'READY' };
     // The copies are looked up while the record settles (one round trip less before READY) when the
     // index already holds this record's look-up key. A direct upload learns its SOP Instance UID
@@ -318,8 +335,9 @@ export class DynamoRecordStore implements RecordStore {
           ...fields,
           status: 'READY',
           modified_at: new Date().toISOString(),
-          // Pending until the counts have moved (its old value says whether an earlier run was cut short).
-          ...(token ? { [STUDY_COUNTED]: token, [COUNTS_PENDING]: true } : {}),
+          ...(token ? { [STUDY_COUNTED]: token } : {}),
+          // Pending while the counts move to another study, series or instance: a retry finding it recounts.
+          ...(moving ? { [COUNTS_PENDING]: true } : {}),
         },
         token ? SETTLED_REMOVES : [...SETTLED_REMOVES, STUDY_COUNTED, COUNTS_PENDING],
         undefined,
@@ -330,16 +348,16 @@ export class DynamoRecordStore implements RecordStore {
     if (!old) return false;
     const others = early ?? (await lookUp());
     const counted = parseStudyToken(token);
-    // A run cut short earlier (upload or processor) left its counts unknown: recount from the records, exactly.
+    // A run cut short earlier left its counts unknown (the record says so): recount from the records, exactly.
     // Otherwise move them as the token moved. Either way the flag goes only once that succeeded.
-    const counting = old[COUNTS_PENDING]
+    const counting = current.counts_pending
       ? (async () => {
           const previous = parseStudyToken(old[STUDY_COUNTED]);
           if (previous && old[STUDY_COUNTED] !== token)
             await this.repairCounts({ ...record, ...previousIds(previous) });
           await this.repairCounts(record);
         })()
-      : this.recountStudy(old[STUDY_COUNTED], token, record).then(() => (token ? this.countsSettled(id) : undefined));
+      : this.recountStudy(old[STUDY_COUNTED], token, record).then(() => (moving ? this.countsSettled(id) : undefined));
     await allSettledOrThrow([
       counting,
       this.linkDuplicates(id, others),
