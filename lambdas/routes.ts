@@ -43,6 +43,30 @@ export function handlerOf(route: RouteDefinition): string {
   return route.handler ?? route.name;
 }
 
+/**
+ * Storing one file (POST /dicom, STOW-RS; lambdas/ingest/store-file.ts). s3Delete + s3List (derived/): the undo after
+ * a failed store removes the original and whatever the processor derived meanwhile; tableRead: a count cut short by
+ * a fault is recounted from the records (lambdas/store/dynamo-recount.ts).
+ */
+const STORE_FILE_ACCESS: StorageAccess = {
+  s3Write: ['uploads/'],
+  s3Delete: ['uploads/', 'derived/'],
+  s3List: ['derived/'],
+  tableRead: true,
+  tableWrite: true,
+};
+
+/**
+ * Deleting one file (DELETE /dicom/{id}, DICOMweb DELETE). s3List: cached renderings under derived/<id>/ are found by
+ * listing; tableRead: to recount a record whose counting a fault cut short (DeleteItem returns the old item itself).
+ */
+const DELETE_FILE_ACCESS: StorageAccess = {
+  s3Delete: ['uploads/', 'derived/'],
+  s3List: ['derived/'],
+  tableRead: true,
+  tableWrite: true,
+};
+
 /** An instance under a study (paths relative to `/dicomweb/studies/{study}`). */
 const INSTANCE = '/series/{series}/instances/{instance}';
 
@@ -69,16 +93,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     name: 'upload',
     method: 'POST',
     path: '/dicom',
-    // s3Delete + s3List (derived/): the undo after a failed store removes the original and whatever the processor
-    // derived meanwhile (test/infra/iam-drift.test.ts); no tableRead: the duplicate look-up moved to markReady.
-    // tableRead: a count cut short by a fault is recounted from the records (lambdas/store/dynamo-recount.ts).
-    access: {
-      s3Write: ['uploads/'],
-      s3Delete: ['uploads/', 'derived/'],
-      s3List: ['derived/'],
-      tableRead: true,
-      tableWrite: true,
-    },
+    access: STORE_FILE_ACCESS,
     memoryMb: 1024,
     audit: 'upload',
   },
@@ -133,9 +148,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     name: 'delete',
     method: 'DELETE',
     path: '/dicom/{id}',
-    // s3List: the cached renderings under derived/<id>/ are found by listing. tableRead: only to recount a record
-    // whose counting a fault cut short (DeleteItem returns the old item itself, and counts move by UpdateItem).
-    access: { s3Delete: ['uploads/', 'derived/'], s3List: ['derived/'], tableRead: true, tableWrite: true },
+    access: DELETE_FILE_ACCESS,
     audit: 'delete',
   },
   // Large files: the client sends the bytes straight to S3 with presigned URLs (PutObject covers
@@ -229,31 +242,25 @@ export const ROUTES: readonly RouteDefinition[] = [
       audit: 'read',
     },
   ),
-  // STOW-RS: each instance goes through POST /dicom's pipeline (lambdas/ingest/store-file.ts), so the grants are the
-  // upload route's plus tableRead: the look-up of an already stored SOP Instance UID (files-by-sop-instance, GetItem).
+  // STOW-RS: each instance goes through POST /dicom's pipeline (lambdas/ingest/store-file.ts), with its grants; its
+  // tableRead also serves the look-up of an already stored SOP Instance UID (files-by-sop-instance, GetItem).
   ...(['/dicomweb/studies/{study}', '/dicomweb/studies'] as const).map((path, i): RouteDefinition => ({
     name: `dicomwebStore${i}`,
     handler: 'dicomwebStore',
     method: 'POST',
     path,
-    access: {
-      s3Write: ['uploads/'],
-      s3Delete: ['uploads/', 'derived/'],
-      s3List: ['derived/'],
-      tableRead: true,
-      tableWrite: true,
-    },
+    access: STORE_FILE_ACCESS,
     memoryMb: 1024,
     audit: 'upload',
   })),
   // DELETE of a study, series or instance (non-standard, as Orthanc, dcm4chee and Azure offer): DELETE /dicom/{id}'s
-  // pipeline per file, so its grants plus tableRead to find the files by UID (study, series and SOP indexes).
+  // pipeline per file, with its grants; its tableRead also finds the files by UID (study, series and SOP indexes).
   ...(['', '/series/{series}', INSTANCE] as const).map((suffix, i): RouteDefinition => ({
     name: `dicomwebDelete${i}`,
     handler: 'dicomwebDelete',
     method: 'DELETE',
     path: `/dicomweb/studies/{study}${suffix}`,
-    access: { s3Delete: ['uploads/', 'derived/'], s3List: ['derived/'], tableRead: true, tableWrite: true },
+    access: DELETE_FILE_ACCESS,
     audit: 'delete',
   })),
 ];

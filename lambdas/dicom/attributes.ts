@@ -575,7 +575,6 @@ export function findAttribute(doc: AttributesDocument, tagQuery: string): { tag:
 export type { Context as DatasetContext };
 export {
   attributeTags,
-  binaryLength,
   binaryNumbers,
   BINARY_VRS,
   contextFor,

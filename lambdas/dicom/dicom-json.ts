@@ -33,7 +33,7 @@ export type BulkDataPath = (string | number)[];
 export interface DicomJsonOptions {
   /** Binary values (OB OD OF OL OV OW UN, and Pixel Data / Float / Double Float Pixel Data always) longer than this become BulkDataURI; shorter ones InlineBinary (base64). Default 1024. */
   bulkDataThreshold?: number;
-  /** Builds the BulkDataURI for a path (the caller decides the URL); default: `bulkdata/<path joined by '/'>`. */
+  /** Builds the BulkDataURI for a path (the caller decides the URL); default: `bulkdata/<path joined by '.'>`. */
   bulkDataUri?: (path: BulkDataPath) => string;
 }
 
@@ -245,7 +245,8 @@ function encodeDataSet(
 export function toDicomJson(parsed: ParsedDicom, options: DicomJsonOptions = {}): DicomJsonDataset {
   const encoder: Encoder = {
     threshold: options.bulkDataThreshold ?? DEFAULT_BULK_DATA_THRESHOLD,
-    bulkDataUri: options.bulkDataUri ?? ((path) => `bulkdata/${path.join('/')}`),
+    // One path segment (`bulkdata/00540016.0.00181072`): the WADO-RS bulk data route's {path} cannot hold a slash.
+    bulkDataUri: options.bulkDataUri ?? ((path) => `bulkdata/${path.join('.')}`),
   };
   return encodeDataSet(parsed.dataSet, rootContext(parsed), [], encoder, datasetStartOf(parsed));
 }

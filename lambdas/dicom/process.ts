@@ -57,8 +57,8 @@ async function renderDefault(
 export async function processDicom(bytes: Uint8Array): Promise<ProcessOutcome> {
   const parsed = parseDicom(bytes);
   const document = buildAttributes(parsed);
-  // One path segment per BulkDataURI (`bulkdata/00540016.0.00181072`): the route's {path} cannot hold a slash.
-  const dataset = toDicomJson(parsed, { bulkDataUri: (path) => `bulkdata/${path.join('.')}` });
+  // BulkDataURIs relative to the instance (`bulkdata/<path>`): the metadata route makes them absolute.
+  const dataset = toDicomJson(parsed);
   const { png, thumbnail, image } = await renderDefault(parsed);
   return {
     attributesJson: new TextEncoder().encode(JSON.stringify(document)),

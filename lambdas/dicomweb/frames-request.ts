@@ -3,12 +3,9 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { FrameSyntaxRequest, RetrievedFrame } from '../dicom/frames.js';
 import { multipartRelated } from '../http/multipart-related.js';
 import { binary } from '../http/responses.js';
-import { acceptedRanges, admits, NotAcceptable } from './http.js';
+import { acceptedRanges, admits, MAX_INLINE_ANSWER_BYTES, NotAcceptable } from './http.js';
 
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
-
-/** The largest multipart body one Lambda answer carries (6 MB, base64 inflates 4/3, headers aside). */
-export const MAX_MULTIPART_BYTES = 4_300_000;
 
 /** What the client accepts for frames: a media type for the parts and the transfer syntaxes it allows. */
 export interface FrameAccept {
@@ -81,10 +78,10 @@ export async function framesResponse(
     frames.map((frame) => ({ contentType: frame.contentType, bytes: frame.bytes })),
     type,
   );
-  if (body.length > MAX_MULTIPART_BYTES && spill) return spill(body, contentType);
-  if (body.length > MAX_MULTIPART_BYTES) {
+  if (body.length > MAX_INLINE_ANSWER_BYTES && spill) return spill(body, contentType);
+  if (body.length > MAX_INLINE_ANSWER_BYTES) {
     throw new NotAcceptable(
-      `the frames asked for make ${body.length} bytes, more than one answer carries (${MAX_MULTIPART_BYTES}); ask for fewer frames at a time`,
+      `the frames asked for make ${body.length} bytes, more than one answer carries (${MAX_INLINE_ANSWER_BYTES}); ask for fewer frames at a time`,
     );
   }
   return binary(200, body, contentType, headers);

@@ -89,5 +89,5 @@ export function dicomJsonResponse(
   return { statusCode: 200, headers: base, body: text };
 }
 
-/** Above this (after gzip) an answer goes to S3 and the client is redirected: Lambda answers carry 6 MB as base64. */
+/** The largest body one Lambda answer carries (6 MB as base64, headers aside): above it (after gzip) an answer goes to S3 and the client is redirected, or is refused. */
 export const MAX_INLINE_ANSWER_BYTES = 4_300_000;

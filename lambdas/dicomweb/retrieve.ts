@@ -6,7 +6,7 @@ import { NotFound } from '../http/errors.js';
 import type { ObjectStore } from '../store/objects.js';
 import type { FileRecord, RecordStore } from '../store/records.js';
 import { awaitProcessed } from '../store/wait.js';
-import { isSearchable } from './search.js';
+import { isSearchable, newestFirst } from './search.js';
 
 /** The most instances one study or series request gathers (a 10,000-slice series still fits). */
 export const MAX_INSTANCES_PER_REQUEST = 20_000;
@@ -17,10 +17,6 @@ export interface InstanceAddress {
   studyUid: string;
   seriesUid?: string;
   sopUid?: string;
-}
-
-function newestFirst(a: FileRecord, b: FileRecord): number {
-  return a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0;
 }
 
 /**
@@ -98,9 +94,7 @@ export async function instanceMetadataText(objects: ObjectStore, record: FileRec
   } else {
     const original = await objects.get(KEYS.upload(record.id), record.object_version);
     if (!original) throw new NotFound('the instance was deleted meanwhile', 'INSTANCE_NOT_FOUND');
-    text = stringifyDicomJson(
-      toDicomJson(parseDicom(original), { bulkDataUri: (path) => `bulkdata/${path.join('.')}` }),
-    );
+    text = stringifyDicomJson(toDicomJson(parseDicom(original)));
   }
   // Stored URIs are relative to the instance (the processor cannot know which URL a client will use).
   return text.replaceAll('"BulkDataURI":"bulkdata/', `"BulkDataURI":"${root}${instancePath(record)}/bulkdata/`);

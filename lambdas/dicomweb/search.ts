@@ -83,6 +83,11 @@ export function instanceDataset(record: FileRecord, root: string): DicomJsonData
   };
 }
 
+/** Copies of a file, the newest first: the one DICOMweb serves. */
+export function newestFirst(a: FileRecord, b: FileRecord): number {
+  return a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0;
+}
+
 /** An instance is searchable once it has its three UIDs and has not failed (what the study counts hold). */
 export function isSearchable(record: FileRecord): boolean {
   return (
@@ -212,7 +217,7 @@ export async function searchInstances(
   if (sopUid) {
     const ids = await records.findBySopInstanceUid(sopUid);
     const found = await defined(ids.map((id) => records.get(id)));
-    found.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+    found.sort(newestFirst);
     return collect(query, onePage(found), toDatasets);
   }
   const seriesUid = scope.seriesUid ?? singleUid(query, SERIES_UID);

@@ -3,16 +3,9 @@ import { getStores, processingWaitMs } from '../commons.js';
 import { FrameNotAcceptable, parseFrameList, retrieveFrames } from '../dicom/frames.js';
 import { createHash } from 'node:crypto';
 import { KEYS } from '../config.js';
-import {
-  frameAccept,
-  framesMeet,
-  framesResponse,
-  labelled,
-  MAX_MULTIPART_BYTES,
-  type FrameAccept,
-} from '../dicomweb/frames-request.js';
+import { frameAccept, framesMeet, framesResponse, labelled, type FrameAccept } from '../dicomweb/frames-request.js';
 import { redirect } from '../http/responses.js';
-import { NotAcceptable, pathUid } from '../dicomweb/http.js';
+import { MAX_INLINE_ANSWER_BYTES, NotAcceptable, pathUid } from '../dicomweb/http.js';
 import { instanceRecord } from '../dicomweb/retrieve.js';
 import { auditedFiles } from '../http/access.js';
 import { InvalidParameter } from '../http/errors.js';
@@ -56,7 +49,8 @@ export const handler = httpHandler('dicomwebFrames', async (event) => {
     return { ...answer, headers: { ...answer.headers, ...auditedFiles([record.id]) } };
   };
   const image = record.image?.state === 'RENDERED' ? record.image : undefined;
-  const maybeLarge = image !== undefined && image.width * image.height * 2 * numbers.length > MAX_MULTIPART_BYTES / 2;
+  const maybeLarge =
+    image !== undefined && image.width * image.height * 2 * numbers.length > MAX_INLINE_ANSWER_BYTES / 2;
   let refusal: Error | undefined;
   for (const accept of accepts) {
     try {

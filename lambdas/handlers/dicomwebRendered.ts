@@ -1,8 +1,7 @@
 // WADO-RS rendered (instance, frame) and thumbnail (study, series, instance, frame) resources as image/jpeg or image/png.
 import { getStores, processingWaitMs } from '../commons.js';
 import { parseFrameList } from '../dicom/frames.js';
-import { MAX_MULTIPART_BYTES } from '../dicomweb/frames-request.js';
-import { NotAcceptable, pathUid } from '../dicomweb/http.js';
+import { MAX_INLINE_ANSWER_BYTES, NotAcceptable, pathUid } from '../dicomweb/http.js';
 import { multipartRelated } from '../http/multipart-related.js';
 import { parseRenderedQuery, renderable, renderedBytes, renderedType, representative } from '../dicomweb/rendered.js';
 import { instanceRecord, instancesOf, settled } from '../dicomweb/retrieve.js';
@@ -51,7 +50,7 @@ export const handler = httpHandler('dicomwebRendered', async (event) => {
       parts.push({ contentType: type, bytes: await renderedBytes(stores, image, 1, query, type, false) });
     }
     const { body, contentType } = multipartRelated(parts, type);
-    if (body.length > MAX_MULTIPART_BYTES) {
+    if (body.length > MAX_INLINE_ANSWER_BYTES) {
       throw new NotAcceptable(
         `the rendered images make ${body.length} bytes, more than one answer carries; render them instance by instance or ask for a smaller viewport`,
       );

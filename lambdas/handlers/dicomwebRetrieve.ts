@@ -3,8 +3,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { getStores, processingWaitMs } from '../commons.js';
 import { KEYS } from '../config.js';
-import { MAX_MULTIPART_BYTES } from '../dicomweb/frames-request.js';
-import { acceptedRanges, admits, NotAcceptable, pathUid } from '../dicomweb/http.js';
+import { acceptedRanges, admits, MAX_INLINE_ANSWER_BYTES, NotAcceptable, pathUid } from '../dicomweb/http.js';
 import { bulkData, instanceRecord, instancesOf, settled } from '../dicomweb/retrieve.js';
 import { auditedFiles } from '../http/access.js';
 import { NotFound } from '../http/errors.js';
@@ -59,7 +58,7 @@ export const handler = httpHandler('dicomwebRetrieve', async (event) => {
       [{ contentType: 'application/octet-stream', bytes }],
       'application/octet-stream',
     );
-    if (body.length > MAX_MULTIPART_BYTES) {
+    if (body.length > MAX_INLINE_ANSWER_BYTES) {
       throw new NotAcceptable(
         `this bulk data is ${bytes.length} bytes, more than one answer carries; for Pixel Data retrieve the frames (.../frames/1)`,
       );
@@ -74,7 +73,7 @@ export const handler = httpHandler('dicomwebRetrieve', async (event) => {
       : await settled(records, await instancesOf(records, { studyUid, ...(seriesUid ? { seriesUid } : {}) }), waitMs);
   requireStoredSyntax(wanted, chosen);
   const total = chosen.reduce((sum, record) => sum + record.size_bytes, 0);
-  if (total > MAX_MULTIPART_BYTES) {
+  if (total > MAX_INLINE_ANSWER_BYTES) {
     if (chosen.length === 1) {
       // One file too large for a Lambda answer: its stored bytes, straight from S3 for a few minutes.
       const only = chosen[0]!;
@@ -88,7 +87,7 @@ export const handler = httpHandler('dicomwebRetrieve', async (event) => {
       return { ...answer, headers: { ...answer.headers, ...auditedFiles([chosen[0]!.id]) } };
     }
     throw new NotAcceptable(
-      `these ${chosen.length} instances make ${total} bytes, more than one answer carries (${MAX_MULTIPART_BYTES}); retrieve them one instance at a time`,
+      `these ${chosen.length} instances make ${total} bytes, more than one answer carries (${MAX_INLINE_ANSWER_BYTES}); retrieve them one instance at a time`,
     );
   }
   const parts = await Promise.all(

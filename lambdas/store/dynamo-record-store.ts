@@ -100,37 +100,27 @@ export class DynamoRecordStore implements RecordStore {
       token &&
         this.recountStudy(undefined, token, record).catch(async (error: unknown) => {
           // Counting cut short: the record says so, and the upload's undo (a delete) recounts instead of counting out.
-          await this.flagCountsPending(record.id).catch(() => undefined);
+          await this.setCountsPending(record.id, true).catch(() => undefined);
           throw error;
         }),
       alongside?.(),
     ]);
   }
 
-  /** Marks a record whose counting was cut short, for whoever finds it next to recount its study exactly. */
-  private async flagCountsPending(id: string): Promise<void> {
-    await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: marshall({ [TABLE.partitionKey]: id }),
-        UpdateExpression: 'SET #pending = :true',
-        ConditionExpression: 'attribute_exists(#id)',
-        ExpressionAttributeNames: { '#pending': COUNTS_PENDING, '#id': TABLE.partitionKey },
-        ExpressionAttributeValues: { ':true': { BOOL: true } },
-      }),
-    );
-  }
-
-  /** The counts have moved: the record stops asking for a recount (it may be gone meanwhile: then nothing). */
-  private async countsSettled(id: string): Promise<void> {
+  /**
+   * Sets (a counting was cut short: whoever finds the record next recounts its study exactly) or clears (the counts
+   * have moved) the record's COUNTS_PENDING flag; a record gone meanwhile is left alone.
+   */
+  private async setCountsPending(id: string, pending: boolean): Promise<void> {
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: marshall({ [TABLE.partitionKey]: id }),
-          UpdateExpression: 'REMOVE #pending',
+          UpdateExpression: pending ? 'SET #pending = :true' : 'REMOVE #pending',
           ConditionExpression: 'attribute_exists(#id)',
           ExpressionAttributeNames: { '#pending': COUNTS_PENDING, '#id': TABLE.partitionKey },
+          ...(pending ? { ExpressionAttributeValues: { ':true': { BOOL: true } } } : {}),
         }),
       );
     } catch (error) {
@@ -147,7 +137,7 @@ export class DynamoRecordStore implements RecordStore {
     if (counted) {
       await recountFromRecords(this.client, this.tableName, (f, p) => this.listFiles(f, p), counted, record);
     }
-    await this.countsSettled(record.id);
+    await this.setCountsPending(record.id, false);
   }
 
   /**
@@ -357,7 +347,9 @@ export class DynamoRecordStore implements RecordStore {
             await this.repairCounts({ ...record, ...previousIds(previous) });
           await this.repairCounts(record);
         })()
-      : this.recountStudy(old[STUDY_COUNTED], token, record).then(() => (moving ? this.countsSettled(id) : undefined));
+      : this.recountStudy(old[STUDY_COUNTED], token, record).then(() =>
+          moving ? this.setCountsPending(id, false) : undefined,
+        );
     await allSettledOrThrow([
       counting,
       this.linkDuplicates(id, others),

@@ -1,5 +1,5 @@
 // The web page in headless Chromium against the local runtime: upload, list, open, look, search, delete, API key.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -8,20 +8,8 @@ import { PROJECT_ROOT } from '../../lib/constructs/function-defaults.js';
 import { buildDicom, imageElements, patientElements, sampleCt } from '../fixtures/dicom-builder.js';
 import { headPhantomCt } from '../fixtures/phantom.js';
 import { startTestRuntime, type TestRuntime } from '../support/runtime.js';
+import { CHROMIUM, CHROMIUM_ARGS, HAS_CHROMIUM } from '../support/viewer.js';
 
-/** Debian's chromium (a test tool's own browser download cannot work offline). */
-const CHROMIUM = '/usr/bin/chromium';
-const HAS_CHROMIUM = existsSync(CHROMIUM);
-/** The flags that keep Chromium quiet on a closed network; Playwright adds headless and a fresh profile. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** `UPDATE_SCREENSHOTS=1 npm test` rewrites the README's screenshots; normal runs leave the tree clean. */
 const SCREENSHOT_DIR = process.env.UPDATE_SCREENSHOTS === '1' ? path.join(PROJECT_ROOT, 'docs', 'screenshots') : null;
 const LAPTOP = { width: 1280, height: 860 };
