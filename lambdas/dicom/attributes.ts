@@ -4,6 +4,7 @@ import type { DataSet, Element } from 'dicom-parser';
 import { BadRequest, NotFound } from '../http/errors.js';
 import { characterSetFromValue, decodeTextValues, type CharacterSet } from './charset.js';
 import { lookupTag, tagForKeyword } from './dictionary.js';
+import type { PrivateDictionary } from './private-dictionary.js';
 import { TRANSFER_SYNTAX, type ParsedDicom } from './parse.js';
 
 export type AttributeScalar = string | number | null;
@@ -12,15 +13,25 @@ export type AttributeItem = { [tag: string]: AttributeJson };
 export type AttributeValue = AttributeScalar | AttributeScalar[] | AttributeItem[];
 
 export interface AttributeJson {
-  /** PS3.6 name; null for a public tag the dictionary does not know (reported, not invented). */
+  /**
+   * PS3.6 name; null for a public tag the dictionary does not know (reported, not invented). A private data element
+   * has the private dictionary's name ("DisplayFieldOfView"), or "Private tag data" when the dictionary lacks it.
+   */
   name: string | null;
   vr: string;
   keyword: string | null;
+  /** The private creator (PS3.5 7.8.1) whose block holds this private data element, when the file names one. */
+  privateCreator?: string;
   value: AttributeValue;
   /** Byte count of a value that is not inlined (binary VRs, Pixel Data, sequences cut off by depth). */
   length?: number;
-  /** Why a value is incomplete (truncated file, nesting too deep, undecodable sequence). */
+  /** Why a value is incomplete or not decoded (truncated file, nesting too deep, bytes that do not fit the VR). */
   note?: string;
+}
+
+export interface BuildAttributesOptions {
+  /** Names and VRs of well-known private data elements (loadPrivateDictionary); without it they stay "Private tag data". */
+  privateDictionary?: PrivateDictionary;
 }
 
 export interface AttributesDocument {
@@ -106,13 +117,18 @@ interface Context {
   readonly littleEndian: boolean;
   readonly pixelRepresentation: number | undefined;
   readonly depth: number;
+  readonly privateDictionary?: PrivateDictionary | undefined;
 }
 
 interface TagDescription {
   name: string | null;
   keyword: string | null;
-  /** The VR the dictionary gives, undefined for unknown and private data elements. */
+  /** The VR the dictionary gives, undefined for unknown and (without the private dictionary) private data elements. */
   dictionaryVr: string | undefined;
+  /** A private data element's creator, when its block has one. */
+  privateCreator?: string;
+  /** True when dictionaryVr comes from the private dictionary (a vendor's word, checked against the bytes). */
+  privateVr?: boolean;
 }
 
 function describeTag(tagHex: string): TagDescription {
@@ -133,6 +149,43 @@ function describeTag(tagHex: string): TagDescription {
   if (entry)
     return { name: entry.name, keyword: entry.keyword, dictionaryVr: VALID_VRS.has(entry.vr) ? entry.vr : undefined };
   return { name: null, keyword: null, dictionaryVr: undefined };
+}
+
+/** The private creator of private data element (gggg,xxyy): the value of (gggg,00xx) in the same dataset (PS3.5 7.8.1). */
+function privateCreatorOf(dataSet: DataSet, tagHex: string): string | undefined {
+  const group = parseInt(tagHex.slice(0, 4), 16);
+  const block = parseInt(tagHex.slice(4, 6), 16);
+  // Odd groups 0001-0007 and FFFF are not private; (gggg,0000-0FFF) are no private data elements.
+  if (group % 2 === 0 || group <= 0x0007 || group === 0xffff || block < 0x10) return undefined;
+  const creator = dataSet.elements[`x${tagHex.slice(0, 4)}00${tagHex.slice(4, 6)}`.toLowerCase()];
+  if (!creator || typeof creator.dataOffset !== 'number') return undefined;
+  // Creator strings are LO; vendors write them in ASCII, and dcmtk compares them byte for byte.
+  const text = latin1(elementBytes(dataSet, creator).bytes)
+    .replace(/^ +/, '')
+    .replace(/[ \0]+$/, '');
+  return text === '' ? undefined : text;
+}
+
+/** describeTag, plus for a private data element its creator and, when the private dictionary knows it, its name and VR. */
+function describeElement(tagHex: string, dataSet: DataSet, context: Context): TagDescription {
+  const description = describeTag(tagHex);
+  const privateCreator = privateCreatorOf(dataSet, tagHex);
+  if (privateCreator === undefined) return description;
+  const entry = context.privateDictionary?.lookup(
+    privateCreator,
+    parseInt(tagHex.slice(0, 4), 16),
+    parseInt(tagHex.slice(4), 16),
+  );
+  if (!entry) return { ...description, privateCreator };
+  const dictionaryVr = VALID_VRS.has(entry.vr) ? entry.vr : undefined;
+  return {
+    name: entry.name ?? description.name,
+    // PS3.6 keywords are public: a private element's name is unique only together with its creator.
+    keyword: description.keyword,
+    dictionaryVr,
+    privateCreator,
+    privateVr: dictionaryVr !== undefined,
+  };
 }
 
 const dataViews = new WeakMap<Uint8Array, DataView>();
@@ -376,13 +429,44 @@ function sequenceValue(items: Element[], context: Context): AttributeItem[] | nu
   return items.map((item) => (item.dataSet ? convertDataSet(item.dataSet, context) : {}));
 }
 
+/** Text bytes hold no control characters but TAB, LF, FF, CR and ESC (PS3.5 6.1.3); NUL pads only at the end. */
+function looksLikeText(bytes: Uint8Array): boolean {
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  for (let i = 0; i < end; i++) {
+    const byte = bytes[i]!;
+    if (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0c && byte !== 0x0d && byte !== 0x1b) return false;
+  }
+  return true;
+}
+
+/** Bytes per value of the fixed-size VRs (AT included), undefined for the others. */
+function valueSize(vr: string): number | undefined {
+  return vr === 'AT' ? 4 : NUMBER_SIZES[vr];
+}
+
+/** Whether a value's bytes can be what a private dictionary's VR says (vendors' dictionaries are not always right). */
+function fitsVr(bytes: Uint8Array, vr: string): boolean {
+  const size = valueSize(vr);
+  if (size) return bytes.length % size === 0;
+  return TEXT_VRS.has(vr) ? looksLikeText(bytes) : true;
+}
+
 function convertElement(tag: string, element: Element, dataSet: DataSet, parent: Context): AttributeJson {
   const tagHex = tag.slice(1).toUpperCase();
-  const description = describeTag(tagHex);
   // The file meta group is always explicit VR little endian, whatever the dataset's transfer syntax.
   const context = tagHex.startsWith('0002') ? { ...parent, implicitVr: false, littleEndian: true } : parent;
+  const description = describeElement(tagHex, dataSet, context);
   const vr = resolveVr(tagHex, element, description, dataSet, context);
-  const base = { name: description.name, vr, keyword: description.keyword };
+  const base = {
+    name: description.name,
+    vr,
+    keyword: description.keyword,
+    ...(description.privateCreator !== undefined ? { privateCreator: description.privateCreator } : {}),
+  };
+  // The VR came from the private dictionary when the bytes state none (implicit VR) or only UN.
+  const fileVr = !context.implicitVr && element.vr && VALID_VRS.has(element.vr) ? element.vr : 'UN';
+  const fromPrivateDictionary = description.privateVr === true && fileVr === 'UN' && vr === description.dictionaryVr;
 
   if (vr === 'SQ') {
     if (!element.items && element.length === 0) return { ...base, value: null };
@@ -413,14 +497,29 @@ function convertElement(tag: string, element: Element, dataSet: DataSet, parent:
   }
 
   const { bytes, declared, truncated } = elementBytes(dataSet, element);
-  const note = truncated ? { note: `truncated: the file holds ${bytes.length} of ${declared} bytes` } : {};
+  const truncation = truncated ? `truncated: the file holds ${bytes.length} of ${declared} bytes` : undefined;
+  const note = truncation ? { note: truncation } : {};
   if (BINARY_VRS.has(vr) || PIXEL_DATA_TAGS.includes(tag)) {
     return { ...base, value: null, length: binaryLength(dataSet, element, bytes.length), ...note };
   }
+  if (fromPrivateDictionary && !fitsVr(bytes, vr)) {
+    // Kept as bytes rather than shown as numbers or text they are not.
+    const mismatch = `not decoded: these ${bytes.length} bytes do not fit the private dictionary's VR ${vr}`;
+    return { ...base, vr: 'UN', value: null, length: bytes.length, note: truncation ?? mismatch };
+  }
   if (bytes.length === 0) return { ...base, value: null, ...note };
   if (TEXT_VRS.has(vr)) return { ...base, value: textValue(bytes, vr, context.charset), ...note };
-  if (vr === 'AT') return { ...base, value: attributeTags(bytes, context.littleEndian), ...note };
-  return { ...base, value: binaryNumbers(bytes, vr, context.littleEndian, tagHex), ...note };
+  // Bytes past the last whole value (a malformed length) are said, not silently dropped.
+  const leftover = bytes.length % (valueSize(vr) ?? 1);
+  const numbersNote =
+    truncation ??
+    (leftover
+      ? `the last ${leftover} of ${bytes.length} bytes do not make a whole ${vr} value and are not shown`
+      : undefined);
+  // A UN value is little endian whatever the transfer syntax (PS3.5 6.2.2): it was written as implicit VR.
+  const littleEndian = !context.implicitVr && element.vr === 'UN' ? true : context.littleEndian;
+  const numbers = vr === 'AT' ? attributeTags(bytes, littleEndian) : binaryNumbers(bytes, vr, littleEndian, tagHex);
+  return { ...base, value: numbers, ...(numbersNote ? { note: numbersNote } : {}) };
 }
 
 /** The raw (0008,0005) value of a dataset, undefined when it has none. */
@@ -477,19 +576,21 @@ function datasetStartOf(parsed: ParsedDicom): number {
   return end;
 }
 
-function rootContext(parsed: ParsedDicom): Context {
+function rootContext(parsed: ParsedDicom, privateDictionary?: PrivateDictionary): Context {
   return {
     charset: characterSetFromValue(undefined),
     implicitVr: parsed.transferSyntaxUid === TRANSFER_SYNTAX.implicitLittleEndian,
     littleEndian: parsed.transferSyntaxUid !== TRANSFER_SYNTAX.explicitBigEndian,
     pixelRepresentation: undefined,
     depth: 0,
+    privateDictionary,
   };
 }
 
 /** All attributes of a parsed file, file meta group included, in the API's JSON form. */
-export function buildAttributes(parsed: ParsedDicom): AttributesDocument {
-  const attributes = convertDataSet(parsed.dataSet, rootContext(parsed), datasetStartOf(parsed));
+export function buildAttributes(parsed: ParsedDicom, options: BuildAttributesOptions = {}): AttributesDocument {
+  const context = rootContext(parsed, options.privateDictionary);
+  const attributes = convertDataSet(parsed.dataSet, context, datasetStartOf(parsed));
   return { count: Object.keys(attributes).length, attributes };
 }
 

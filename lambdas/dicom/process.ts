@@ -6,6 +6,7 @@ import { buildAttributes, dicomInfo } from './attributes.js';
 import { stringifyDicomJson, toDicomJson } from './dicom-json.js';
 import { dicomIdentifiers } from './identifiers.js';
 import { parseDicom, type ParsedDicom } from './parse.js';
+import { loadPrivateDictionary } from './private-dictionary.js';
 import { encodePng } from './png.js';
 import { hasImage, renderFrameAsync, type RenderedImage } from './render.js';
 import { downscale, fitWithin } from './resize.js';
@@ -13,8 +14,9 @@ import { downscale, fitWithin } from './resize.js';
 /**
  * Version of what the processor derives (attributes JSON, PNG, record summary). Bump it when a
  * parser or renderer change alters that output; `scripts/reprocess-all.ts` then rebuilds older records.
+ * 3: well-known private elements named, with their creator, and decoded with the private dictionary's VR.
  */
-export const DERIVED_SCHEMA_VERSION = 2;
+export const DERIVED_SCHEMA_VERSION = 3;
 
 export interface ProcessOutcome {
   attributesJson: Uint8Array;
@@ -56,7 +58,7 @@ async function renderDefault(
 /** Throws an HttpError (4xx) when the bytes are not readable DICOM. */
 export async function processDicom(bytes: Uint8Array): Promise<ProcessOutcome> {
   const parsed = parseDicom(bytes);
-  const document = buildAttributes(parsed);
+  const document = buildAttributes(parsed, { privateDictionary: await loadPrivateDictionary() });
   // BulkDataURIs relative to the instance (`bulkdata/<path>`): the metadata route makes them absolute.
   const dataset = toDicomJson(parsed);
   const { png, thumbnail, image } = await renderDefault(parsed);

@@ -303,6 +303,7 @@ describe('implicit VR, big endian, private and UN elements', () => {
       name: 'Private tag data',
       vr: 'UN',
       keyword: '',
+      privateCreator: 'ACME 1.0',
       value: null,
       length: 6,
     });
