@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { HttpError, NotFound } from '../http/errors.js';
 import { parseAccept, type MediaRange } from '../http/multipart-related.js';
-import { header } from '../http/request.js';
+import { apiBaseUrl, header } from '../http/request.js';
 
 export const DICOM_JSON = 'application/dicom+json';
 
@@ -22,12 +22,7 @@ export class NotAcceptable extends HttpError {
  * BulkDataURIs must resolve through the same stage, custom domain or local port.
  */
 export function dicomwebRoot(event: APIGatewayProxyEvent): string {
-  const host = header(event, 'x-forwarded-host') ?? header(event, 'host') ?? 'localhost';
-  const proto = header(event, 'x-forwarded-proto') ?? (event.requestContext?.stage === 'local' ? 'http' : 'https');
-  // requestContext.path carries the stage (or base path mapping) in front of the resource path.
-  const full = event.requestContext?.path ?? event.path;
-  const prefix = full.endsWith(event.path) ? full.slice(0, full.length - event.path.length) : '';
-  return `${proto.split(',')[0]!.trim()}://${host}${prefix}/dicomweb`;
+  return `${apiBaseUrl(event)}/dicomweb`;
 }
 
 const UID = /^[0-9]+(\.[0-9]+)*$/;

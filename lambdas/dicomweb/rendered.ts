@@ -5,7 +5,7 @@ import { FrameOutOfRange } from '../dicom/frames.js';
 import { encodeJpeg } from '../dicom/jpeg.js';
 import type { WindowOverride } from '../dicom/render.js';
 import type { Size } from '../dicom/resize.js';
-import { BadRequest, InvalidParameter, NoImage, NotFound, UnprocessableImage } from '../http/errors.js';
+import { InvalidParameter, NoImage, NotFound, UnprocessableImage } from '../http/errors.js';
 import { parseWindow, resolveRendering, type Rendering } from '../http/png-query.js';
 import { renderAndCache, renderImage } from '../ingest/render-on-demand.js';
 import type { ObjectStore } from '../store/objects.js';
@@ -24,13 +24,14 @@ export interface RenderedQuery {
 
 const DEFAULT_QUALITY = 90;
 
-/** Parses window, viewport, quality (and accepts annotation/iccprofile with a Warning: we burn in nothing). */
+/**
+ * Parses window, viewport, quality (and accepts annotation/iccprofile/charset with a Warning: we burn in nothing).
+ * Which names a resource takes, once each, is the route table's, checked by the handler wrapper (a thumbnail takes
+ * viewport and quality).
+ */
 export function parseRenderedQuery(event: APIGatewayProxyEvent, thumbnail: boolean): RenderedQuery {
   const query: RenderedQuery = { quality: DEFAULT_QUALITY, warnings: [] };
-  for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
-    if ((values?.length ?? 0) > 1)
-      throw new BadRequest(`give the query parameter ${name.slice(0, 40)} once`, 'BAD_QUERY');
-    const value = values?.[0] ?? '';
+  for (const [name, value = ''] of Object.entries(event.queryStringParameters ?? {})) {
     if (name === 'viewport') {
       const parts = value.split(',').map((part) => part.trim());
       const [width, height] = parts.map(Number);
@@ -64,11 +65,6 @@ export function parseRenderedQuery(event: APIGatewayProxyEvent, thumbnail: boole
       query.quality = Number(value);
     } else if ((name === 'annotation' || name === 'iccprofile' || name === 'charset') && !thumbnail) {
       query.warnings.push(`299 dicom-api: the ${name} parameter is not supported and was ignored`);
-    } else {
-      throw new BadRequest(
-        `unknown query parameter: ${name.slice(0, 40)} (accepted: ${thumbnail ? 'viewport' : 'window, viewport, quality, annotation'})`,
-        'BAD_QUERY',
-      );
     }
   }
   return query;

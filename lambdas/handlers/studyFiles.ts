@@ -4,6 +4,6 @@ import { listingFromQuery, respondWithFiles, studyUid } from '../http/listing.js
 
 export const handler = httpHandler('studyFiles', async (event) => {
   const uid = studyUid(event);
-  const request = listingFromQuery(event, ['study_uid']);
+  const request = listingFromQuery(event);
   return respondWithFiles({ ...request, filters: { ...request.filters, study_uid: uid } });
 });

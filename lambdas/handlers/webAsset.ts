@@ -1,5 +1,5 @@
 // GET /web/{file}: the page's script modules and stylesheet, embedded in this Lambda's bundle.
-import { BadRequest, NotFound } from '../http/errors.js';
+import { NotFound } from '../http/errors.js';
 import { httpHandler } from '../http/handler.js';
 import { header } from '../http/request.js';
 import { binary } from '../http/responses.js';
@@ -8,8 +8,6 @@ import { INDEX_ASSET, loadAssets, notModified, pageHeaders } from '../web/assets
 const assets = await loadAssets();
 
 export const handler = httpHandler('webAsset', async (event) => {
-  const unknown = Object.keys(event.queryStringParameters ?? {})[0];
-  if (unknown) throw new BadRequest(`unknown query parameter: ${unknown.slice(0, 40)}`, 'BAD_QUERY');
   const name = event.pathParameters?.file ?? '';
   // index.html only at `/`, where its <base href> is set.
   const asset = name === INDEX_ASSET ? undefined : assets.get(name);

@@ -1,10 +1,11 @@
-// The handler wrapper: runs a route, maps HttpErrors to API.md's JSON error body, adds CORS, logs and audits without PHI.
+// The handler wrapper: checks the query string against the route table, runs a route, maps HttpErrors to API.md's
+// JSON error body, adds CORS, logs and audits without PHI.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { logger } from '../commons.js';
-import { handlerOf, ROUTES } from '../routes.js';
 import { AUDIT_FILE_IDS_HEADER, writeAudit } from './access.js';
 import { withCors } from './cors.js';
 import { HttpError } from './errors.js';
+import { checkQuery, routeServed, routesOf } from './query.js';
 import { json } from './responses.js';
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -15,16 +16,21 @@ export function errorResponse(error: HttpError): APIGatewayProxyResult {
 }
 
 /**
- * Wraps a route: HttpErrors become their status; anything else is a bug, logged with the request id, 500. Every
- * answer gets the CORS headers for its Origin; a route with `audit` in the route table writes its audit line.
+ * Wraps a route (a route name, or the handler module several routes share): a query parameter its route does not
+ * declare, or a value that does not fit, is 400 before it runs (lambdas/http/query.ts). HttpErrors become their
+ * status; anything else is a bug, logged with the request id, 500. Every answer gets the CORS headers for its Origin;
+ * a route with `audit` in the route table writes its audit line.
  */
 export function httpHandler(route: string, run: ApiHandler): ApiHandler {
-  const audit = ROUTES.find((definition) => definition.name === route || handlerOf(definition) === route)?.audit;
+  const routes = routesOf(route);
+  const audit = routes[0]?.audit;
   return async (event) => {
     const started = performance.now();
     const requestId = event.requestContext?.requestId;
     let response: APIGatewayProxyResult;
     try {
+      const served = routeServed(routes, event);
+      if (served) checkQuery(served, event);
       response = await run(event);
     } catch (error) {
       if (error instanceof HttpError) {

@@ -3,9 +3,11 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { KEYS, MAX_RENDER_PIXELS, THUMBNAIL_MAX_PIXELS } from '../config.js';
 import type { WindowOverride } from '../dicom/render.js';
 import { fitWithin, type Size } from '../dicom/resize.js';
-import { BadRequest, InvalidParameter } from './errors.js';
+import { InvalidParameter } from './errors.js';
+import { checkQuery, routesOf } from './query.js';
 
-export const PNG_PARAMETERS = ['frame', 'window', 'max', 'size'] as const;
+/** The png route's declared query (lambdas/routes.ts). */
+const PNG_ROUTE = routesOf('png')[0]!;
 
 /** What the client asked for, each value valid on its own (the frame is checked against the file later). */
 export interface PngQuery {
@@ -68,12 +70,13 @@ function parseSize(text: string): Size {
   return { width, height };
 }
 
-/** Validates the query string; 400 naming the parameter for a bad value, an unknown or a repeated parameter. */
+/**
+ * Validates the query string; 400 naming the parameter for a bad value, an unknown or a repeated parameter. Names and
+ * value forms are checked against the route table's declaration (as the handler wrapper does, so this parser also
+ * works on its own); ranges and combinations here.
+ */
 export function parsePngQuery(event: APIGatewayProxyEvent): PngQuery {
-  for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
-    if ((values?.length ?? 0) > 1)
-      throw new BadRequest(`give the query parameter ${name.slice(0, 40)} once`, 'BAD_QUERY');
-  }
+  checkQuery(PNG_ROUTE, event);
   const query: { frame?: number; window?: WindowOverride; box?: Size } = {};
   const given = Object.entries(event.queryStringParameters ?? {});
   for (const [name, value = ''] of given) {
@@ -92,11 +95,6 @@ export function parsePngQuery(event: APIGatewayProxyEvent): PngQuery {
       case 'size':
         query.box = parseSize(value);
         break;
-      default:
-        throw new BadRequest(
-          `unknown query parameter: ${name.slice(0, 40)} (accepted: ${PNG_PARAMETERS.join(', ')})`,
-          'BAD_QUERY',
-        );
     }
   }
   if (given.some(([name]) => name === 'max') && given.some(([name]) => name === 'size')) {

@@ -20,6 +20,19 @@ export function header(event: APIGatewayProxyEvent, name: string): string | unde
   return undefined;
 }
 
+/**
+ * The absolute URL of the API root this request came through (`https://host/v1`, `http://localhost:5000`): links
+ * in answers must resolve through the same stage, custom domain or local port.
+ */
+export function apiBaseUrl(event: APIGatewayProxyEvent): string {
+  const host = header(event, 'x-forwarded-host') ?? header(event, 'host') ?? 'localhost';
+  const proto = header(event, 'x-forwarded-proto') ?? (event.requestContext?.stage === 'local' ? 'http' : 'https');
+  // requestContext.path carries the stage (or base path mapping) in front of the resource path.
+  const full = event.requestContext?.path ?? event.path;
+  const prefix = full.endsWith(event.path) ? full.slice(0, full.length - event.path.length) : '';
+  return `${proto.split(',')[0]!.trim()}://${host}${prefix}`;
+}
+
 /** The request body as bytes; with binaryMediaTypes `*\/*` API Gateway base64-encodes every body. */
 export function bodyBytes(event: APIGatewayProxyEvent): Buffer {
   if (!event.body) return Buffer.alloc(0);

@@ -26,8 +26,8 @@ export const STAGE_NAME = 'v1';
 export const THROTTLING = { rateLimit: 50, burstLimit: 100 } as const;
 
 /**
- * The page routes' own limits (`public: true`: `/` and `/web/{file}`, no key needed), per method. Stage-wide
- * throttling is the default method setting (resource `/*`, method `*`) that every method inherits: left there,
+ * The page routes' own limits (`public: true`: `/`, `/web/{file}` and `/openapi.json`, no key needed), per method.
+ * Stage-wide throttling is the default method setting (resource `/*`, method `*`) that every method inherits: left there,
  * anyone without a key could spend the rate the data routes' key holders depend on. A method override takes these
  * methods out of that default, so page traffic is throttled (429) on its own limits and never on the data routes'
  * budget. The usage plan's per-key throttle and quota still apply, unchanged, to the data routes (they require the

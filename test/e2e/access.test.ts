@@ -104,6 +104,7 @@ describe.skipIf(isRemote)('local runtime with API_KEY and CORS_ORIGINS set', () 
     expect((await call('/dicom')).status).toBe(200);
     expect((await call('/', {}, null)).status).toBe(200);
     expect((await call('/web/app.js', {}, null)).status).toBe(200);
+    expect((await call('/openapi.json', {}, null)).status).toBe(200);
     // An unknown route is 404 whatever the key, as API Gateway answers it before checking keys.
     expect((await errorOf(await call('/nope', {}, null))).code).toBe('ROUTE_NOT_FOUND');
   });

@@ -40,10 +40,11 @@ function header(response: APIGatewayProxyResult, name: string): string {
 }
 
 describe('GET /', () => {
-  it('is a public route of the route table, as is GET /web/{file}', () => {
+  it('is a public route of the route table, as is GET /web/{file} (and the API description)', () => {
     expect(ROUTES.filter((route) => route.public).map((route) => `${route.method} ${route.path}`)).toEqual([
       'GET /',
       'GET /web/{file}',
+      'GET /openapi.json',
     ]);
   });
 

@@ -184,7 +184,7 @@ function expectEveryFunctionLeastPrivilege(s: Synth, flags: { kms: boolean; trac
 }
 
 describe('access control: the API key by default', () => {
-  it('every non-public method requires the API key; the page routes and nothing else are open', () => {
+  it('every non-public method requires the API key; the page routes and the API description, nothing else, are open', () => {
     const s = synth();
     const all = methods(s);
     expect(all.map((m) => `${m.method} ${m.path}`).sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
@@ -196,7 +196,7 @@ describe('access control: the API key by default', () => {
       if (!route.public)
         expect(references(method.props.AuthorizerId), route.name).toEqual([s.id(s.stack.api.authorizer!)]);
     }
-    expect(ROUTES.filter((r) => r.public).map((r) => r.name)).toEqual(['web', 'webAsset']);
+    expect(ROUTES.filter((r) => r.public).map((r) => r.name)).toEqual(['web', 'webAsset', 'openapi']);
     const api = ofType(s, 'AWS::ApiGateway::RestApi')[0]![1];
     expect(api.Properties!.ApiKeySourceType).toBe('AUTHORIZER');
     const [[, authorizer]] = ofType(s, 'AWS::ApiGateway::Authorizer') as [[string, Resource]];
@@ -240,7 +240,7 @@ describe('access control: the API key by default', () => {
         ThrottlingBurstLimit: THROTTLING.burstLimit,
       });
       const pages = ROUTES.filter((r) => r.public);
-      expect(pages.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /', 'GET /web/{file}']);
+      expect(pages.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /', 'GET /web/{file}', 'GET /openapi.json']);
       for (const route of pages) {
         // CloudFormation's form of a resource path: "/" stays, "/web/{file}" is "/~1web~1{file}".
         const resourcePath = route.path === '/' ? '/' : `/${route.path.replaceAll('/', '~1')}`;
@@ -607,7 +607,7 @@ describe('the audit trail in the stack', () => {
       list: 'list',
       search: 'list',
     });
-    expect(ROUTES.filter((r) => !r.audit).map((r) => r.name)).toEqual(['web', 'webAsset']);
+    expect(ROUTES.filter((r) => !r.audit).map((r) => r.name)).toEqual(['web', 'webAsset', 'openapi']);
   });
 
   it('their log groups are kept six years and survive the stack; others keep a month', () => {
