@@ -19,6 +19,7 @@ import { localCursorSecret } from './cursor-secret.js';
 import { LOCAL_REGION, startEmulators, storageEnvironment, type Emulators } from './emulators.js';
 import { ProcessorPool } from './processor-pool.js';
 import { encodeEventKey, toProcessorEvent } from './s3-events.js';
+import { PROCESSOR_APP_ID, type CallCounts } from './storage-calls.js';
 import { serveViewer } from './viewer.js';
 
 /** The methods of the route table: a path any of them serves answers a CORS preflight. */
@@ -64,6 +65,8 @@ export interface LocalRuntime {
   dataDir: string;
   /** Resolves when no storage event is waiting for or inside the processor. */
   processorIdle(): Promise<void>;
+  /** The storage requests served since the last call, by caller (`api`, `processor`) and operation. */
+  takeStorageCalls(): Record<string, CallCounts>;
   close(): Promise<void>;
 }
 
@@ -143,10 +146,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const deadLetters = (await import(
     /* @vite-ignore */ new URL(`../lambdas/handlers/${PROCESSING_FAILED.name}.ts`, import.meta.url).href
   )) as { handler: DeadLetterHandler };
-  const pool = new ProcessorPool(workers, lambdaEnv, {
-    onExhausted: (event, error, attempts) =>
-      deliverDeadLetter(deadLetters.handler, deadLetterEvent(event, error, attempts)),
-  });
+  // The processor's SDK names itself in its user agent, so the emulators count its requests apart (storage-calls.ts).
+  const pool = new ProcessorPool(
+    workers,
+    { ...lambdaEnv, AWS_SDK_UA_APP_ID: PROCESSOR_APP_ID },
+    {
+      onExhausted: (event, error, attempts) =>
+        deliverDeadLetter(deadLetters.handler, deadLetterEvent(event, error, attempts)),
+    },
+  );
 
   // @types/s3rver omits that S3rver is an EventEmitter.
   (emulators.s3 as unknown as EventEmitter).on('event', (raw: { Records?: unknown[] }) => {
@@ -240,6 +248,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     port,
     dataDir,
     processorIdle: () => pool.idle(),
+    takeStorageCalls: () => emulators!.calls.take(),
     async close() {
       await new Promise<void>((resolveClose) => {
         server.close(() => resolveClose());

@@ -57,6 +57,31 @@ export function isConditionFailure(error: unknown): boolean {
   return (error as { name?: string }).name === 'ConditionalCheckFailedException';
 }
 
+/** Removes a counter item whose `field` is `most` or less; true when it did (one that counted up meanwhile stays). */
+async function deleteIfAtMost(
+  client: DynamoDBClient,
+  tableName: string,
+  key: Record<string, AttributeValue>,
+  field: string,
+  most: number,
+): Promise<boolean> {
+  try {
+    await client.send(
+      new DeleteItemCommand({
+        TableName: tableName,
+        Key: key,
+        ConditionExpression: '#count <= :most',
+        ExpressionAttributeNames: { '#count': field },
+        ExpressionAttributeValues: marshall({ ':most': most }),
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    return false;
+  }
+}
+
 /** Removes a counter item whose `field` is 0 or less; one that counted up again meanwhile stays. */
 async function deleteIfZero(
   client: DynamoDBClient,
@@ -64,19 +89,7 @@ async function deleteIfZero(
   key: Record<string, AttributeValue>,
   field: string,
 ): Promise<void> {
-  try {
-    await client.send(
-      new DeleteItemCommand({
-        TableName: tableName,
-        Key: key,
-        ConditionExpression: '#count <= :zero',
-        ExpressionAttributeNames: { '#count': field },
-        ExpressionAttributeValues: marshall({ ':zero': 0 }),
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-  }
+  await deleteIfAtMost(client, tableName, key, field, 0);
 }
 
 /** Sorts studies by date, newest first; a study without a date sorts last. */
@@ -315,6 +328,9 @@ export async function adjustInstanceCopies(
 ): Promise<boolean> {
   if (!counted.seriesUid || !counted.sopUid) return true;
   const key = marshall({ [TABLE.partitionKey]: instanceItemId(counted.seriesUid, counted.sopUid) });
+  // Most instances have one copy: its item goes in one conditional delete. Two or more copies (or no item, a record
+  // counted before instances were) fail the condition and are counted down below, as before.
+  if (delta < 0 && (await deleteIfAtMost(client, tableName, key, 'copies', 1))) return true;
   let copies: number;
   try {
     const response = await client.send(
