@@ -13,6 +13,7 @@ import { ENV, S3_FORCE_PATH_STYLE_ENV } from '../lambdas/config.js';
 import { BUCKET_CORS } from '../lambdas/http/cors.js';
 import { cacheDynaliteTables } from './dynalite-speedups.js';
 import { FastFilesystemStore, s3ConditionalRequests } from './s3-store.js';
+import type { EmulatorName, RequestListener } from './in-process-transport.js';
 import { StorageCallCounter } from './storage-calls.js';
 import { ensureTable } from './table.js';
 
@@ -69,6 +70,8 @@ export interface Emulators {
   s3: S3rver;
   /** Every request either emulator served, by caller and operation (local/storage-calls.ts). */
   calls: StorageCallCounter;
+  /** Each emulator's request listener, for clients that reach it without a socket (local/in-process-transport.ts). */
+  listeners: Record<EmulatorName, RequestListener>;
   /**
    * The bucket's CORS rule, as the stack sets it: the web page's origin (known once the runtime listens) and the
    * configured ones may PUT large uploads and GET presigned redirects; any other origin is refused.
@@ -127,10 +130,11 @@ export async function startEmulators(dataDir: string, bucketName: string, tableN
   const dynamo = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const [serveDynamo] = dynamo.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   dynamo.removeAllListeners('request');
-  dynamo.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  const dynamoListener = (req: IncomingMessage, res: ServerResponse) => {
     calls.record('DynamoDB', req);
     serveDynamo!(req, res);
-  });
+  };
+  dynamo.on('request', dynamoListener);
   const dynamoPort = await listen(dynamo);
   const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
   await ensureTable(dynamoEndpoint, tableName, dataDir);
@@ -141,6 +145,7 @@ export async function startEmulators(dataDir: string, bucketName: string, tableN
     dynamoEndpoint,
     s3,
     calls,
+    listeners: { s3: (s3 as unknown as { callback(): RequestListener }).callback(), dynamodb: dynamoListener },
     async allowBrowserOrigins(origins) {
       const client = emulatorS3Client({ s3Endpoint });
       try {

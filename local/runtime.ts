@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { getStores, setStores } from '../lambdas/commons.js';
+import { createStores, getStores, setStores } from '../lambdas/commons.js';
 import { ENV, KEYS, LARGE_UPLOAD_ROUTE, MAX_UPLOAD_BODY_BYTES } from '../lambdas/config.js';
 import { apiKeyOf, INVALID_API_KEY, localApiKeyId } from '../lambdas/http/access.js';
 import { corsHeaders, preflightHeaders } from '../lambdas/http/cors.js';
@@ -16,6 +16,7 @@ import type { FileRecord } from '../lambdas/store/records.js';
 import { deadLetterEvent, deliverDeadLetter, type DeadLetterHandler } from './dead-letters.js';
 import { RouteMatcher, toProxyEvent, writeGatewayError, writeProxyResult } from './api-gateway.js';
 import { localCursorSecret } from './cursor-secret.js';
+import { InProcessHttpHandler, serveRelay } from './in-process-transport.js';
 import { LOCAL_REGION, startEmulators, storageEnvironment, type Emulators } from './emulators.js';
 import { ProcessorPool } from './processor-pool.js';
 import { encodeEventKey, toProcessorEvent } from './s3-events.js';
@@ -133,6 +134,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   };
   Object.assign(process.env, lambdaEnv);
 
+  // The handlers' SDK clients reach the emulators in this thread without a socket (configured by the environment
+  // above otherwise: the same clients and store adapters as in Lambda).
+  const listeners = emulators.listeners;
+  setStores(
+    createStores({
+      s3: new InProcessHttpHandler(listeners.s3),
+      dynamodb: new InProcessHttpHandler(listeners.dynamodb),
+    }),
+  );
+
   const handlers = new Map<string, Handler>();
   for (const route of ROUTES) {
     // The handler module the route table names, the same file CDK bundles for that route's Lambda.
@@ -151,6 +162,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     workers,
     { ...lambdaEnv, AWS_SDK_UA_APP_ID: PROCESSOR_APP_ID },
     {
+      serveStorage: (port) => serveRelay(port, emulators!.listeners),
       onExhausted: (event, error, attempts) =>
         deliverDeadLetter(deadLetters.handler, deadLetterEvent(event, error, attempts)),
     },

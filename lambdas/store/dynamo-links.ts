@@ -219,9 +219,9 @@ async function sortByLateDate(
 }
 
 /**
- * Counts a file in (+1) or out of (-1) its series, as adjustStudy does for studies (call it after the study's +1
- * and before its -1). The study's number of series moves exactly when a series' count goes 0 -> 1 or 1 -> 0; a
- * series item is removed only while its count is 0.
+ * Counts a file in (+1) or out of (-1) its series, as adjustStudy does for studies (alongside the study's own count:
+ * `studyCounted` is the study's +1, which the study's number of series waits for). The study's number of series moves
+ * exactly when a series' count goes 0 -> 1 or 1 -> 0; a series item is removed only while its count is 0.
  */
 export async function adjustSeries(
   client: DynamoDBClient,
@@ -229,6 +229,7 @@ export async function adjustSeries(
   delta: 1 | -1,
   counted: CountedIn,
   record?: FileRecord,
+  studyCounted: Promise<unknown> = Promise.resolve(),
 ): Promise<void> {
   const seriesUid = counted.seriesUid;
   if (!seriesUid) return;
@@ -290,7 +291,10 @@ export async function adjustSeries(
       }),
     );
     count = Number(response.Attributes?.instance_count?.N ?? NaN);
-    if (count === 1) await adjustSeriesCount(client, tableName, counted.studyUid, 1);
+    if (count !== 1) return;
+    // The study's number of series counts up on its item, which its own +1 (made alongside) may be creating.
+    await studyCounted.catch(() => undefined);
+    await adjustSeriesCount(client, tableName, counted.studyUid, 1);
     return;
   }
   try {
