@@ -359,8 +359,12 @@ export class DynamoRecordStore implements RecordStore {
     await allSettledOrThrow([
       counting,
       this.linkDuplicates(id, others),
-      // Its metadata was (re)made: what DICOMweb cached for its series and study is stale.
-      old[STUDY_COUNTED] === token && counted && touchSeriesAndStudy(this.client, this.tableName, counted),
+      // Its metadata was made again (a reprocess): what DICOMweb kept for its series and study is stale. A first
+      // processing needs no touch: an answer is kept only once none of its instances is still processing.
+      old[STUDY_COUNTED] === token &&
+        counted &&
+        current.schema_version !== undefined &&
+        touchSeriesAndStudy(this.client, this.tableName, counted),
     ]);
     return true;
   }
