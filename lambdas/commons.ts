@@ -29,19 +29,29 @@ export const S3_CHECKSUMS = {
   responseChecksumValidation: 'WHEN_REQUIRED',
 } as const;
 
-/** The storage adapters, built on first use from the environment (endpoints via AWS_ENDPOINT_URL_*). */
+/** An SDK transport (a smithy HttpHandler); unset, the SDK's own HTTPS handler. */
+type RequestHandler = NonNullable<ConstructorParameters<typeof S3Client>[0]>['requestHandler'];
+
+/**
+ * The storage adapters on SDK clients configured from the environment (endpoints via AWS_ENDPOINT_URL_*). Lambda uses
+ * the SDK's own transport; the local runtime passes one that hands requests to the emulators without a socket.
+ */
+export function createStores(transport: { s3?: RequestHandler; dynamodb?: RequestHandler } = {}): Stores {
+  const s3 = new S3Client({
+    forcePathStyle: process.env[S3_FORCE_PATH_STYLE_ENV] === 'true',
+    ...S3_CHECKSUMS,
+    ...(transport.s3 ? { requestHandler: transport.s3 } : {}),
+  });
+  const dynamo = new DynamoDBClient(transport.dynamodb ? { requestHandler: transport.dynamodb } : {});
+  return {
+    objects: new S3ObjectStore(s3, requireEnv(ENV.bucketName)),
+    records: new DynamoRecordStore(dynamo, requireEnv(ENV.tableName)),
+  };
+}
+
+/** The storage adapters, built on first use (createStores). */
 export function getStores(): Stores {
-  if (!stores) {
-    const s3 = new S3Client({
-      forcePathStyle: process.env[S3_FORCE_PATH_STYLE_ENV] === 'true',
-      ...S3_CHECKSUMS,
-    });
-    const dynamo = new DynamoDBClient({});
-    stores = {
-      objects: new S3ObjectStore(s3, requireEnv(ENV.bucketName)),
-      records: new DynamoRecordStore(dynamo, requireEnv(ENV.tableName)),
-    };
-  }
+  stores ??= createStores();
   return stores;
 }
 

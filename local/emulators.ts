@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
@@ -11,7 +11,10 @@ import dynalite from 'dynalite';
 import { S3_CHECKSUMS } from '../lambdas/commons.js';
 import { ENV, S3_FORCE_PATH_STYLE_ENV } from '../lambdas/config.js';
 import { BUCKET_CORS } from '../lambdas/http/cors.js';
+import { cacheDynaliteTables } from './dynalite-speedups.js';
 import { FastFilesystemStore, s3ConditionalRequests } from './s3-store.js';
+import type { EmulatorName, RequestListener } from './in-process-transport.js';
+import { StorageCallCounter } from './storage-calls.js';
 import { ensureTable } from './table.js';
 
 const require = createRequire(import.meta.url);
@@ -65,6 +68,10 @@ export interface Emulators {
   dynamoEndpoint: string;
   /** s3rver's notification emitter (S3-event-shaped records). */
   s3: S3rver;
+  /** Every request either emulator served, by caller and operation (local/storage-calls.ts). */
+  calls: StorageCallCounter;
+  /** Each emulator's request listener, for clients that reach it without a socket (local/in-process-transport.ts). */
+  listeners: Record<EmulatorName, RequestListener>;
   /**
    * The bucket's CORS rule, as the stack sets it: the web page's origin (known once the runtime listens) and the
    * configured ones may PUT large uploads and GET presigned redirects; any other origin is refused.
@@ -108,10 +115,26 @@ export async function startEmulators(dataDir: string, bucketName: string, tableN
   const store = new FastFilesystemStore(s3Dir);
   const koa = s3 as unknown as { store: unknown; context: { store: unknown } };
   koa.store = koa.context.store = store;
-  // First in the chain (Koa composes on listen): conditional writes and signed-header checks S3 makes.
-  (s3 as unknown as { middleware: unknown[] }).middleware.unshift(s3ConditionalRequests());
+  const calls = new StorageCallCounter();
+  // First in the chain (Koa composes on listen): conditional writes and signed-header checks S3 makes; before them,
+  // the request is counted.
+  (s3 as unknown as { middleware: unknown[] }).middleware.unshift(
+    async (ctx: { req: IncomingMessage }, next: () => Promise<unknown>) => {
+      calls.record('S3', ctx.req);
+      return next();
+    },
+    s3ConditionalRequests(),
+  );
   const s3Address = (await s3.run()) as AddressInfo;
+  cacheDynaliteTables();
   const dynamo = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const [serveDynamo] = dynamo.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  dynamo.removeAllListeners('request');
+  const dynamoListener = (req: IncomingMessage, res: ServerResponse) => {
+    calls.record('DynamoDB', req);
+    serveDynamo!(req, res);
+  };
+  dynamo.on('request', dynamoListener);
   const dynamoPort = await listen(dynamo);
   const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
   await ensureTable(dynamoEndpoint, tableName, dataDir);
@@ -121,6 +144,8 @@ export async function startEmulators(dataDir: string, bucketName: string, tableN
     s3Endpoint,
     dynamoEndpoint,
     s3,
+    calls,
+    listeners: { s3: (s3 as unknown as { callback(): RequestListener }).callback(), dynamodb: dynamoListener },
     async allowBrowserOrigins(origins) {
       const client = emulatorS3Client({ s3Endpoint });
       try {

@@ -1,5 +1,5 @@
 // A small pool of worker threads running the processor, so heavy images never stall HTTP requests.
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { S3Event } from 'aws-lambda';
 import { PROCESSOR } from '../lambdas/routes.js';
 
@@ -31,6 +31,8 @@ export interface ProcessorPoolOptions {
   onExhausted?: (event: S3Event, error: { errorType: string; errorMessage: string }, attempts: number) => Promise<void>;
   /** The worker script (tests substitute one that fails). */
   workerUrl?: URL;
+  /** Serves a worker's storage requests posted on this port (the emulators' listeners); unset: workers use HTTP. */
+  serveStorage?: (port: MessagePort) => void;
 }
 
 export class ProcessorPool {
@@ -53,7 +55,14 @@ export class ProcessorPool {
 
   private spawn(): PoolWorker {
     const url = this.options.workerUrl ?? new URL('./processor-worker.mjs', import.meta.url);
-    const worker = new Worker(url, { env: { ...process.env, ...this.env } });
+    const { port1, port2 } = new MessageChannel();
+    const relay = this.options.serveStorage ? port2 : undefined;
+    if (relay) this.options.serveStorage!(port1);
+    const worker = new Worker(url, {
+      env: { ...process.env, ...this.env },
+      ...(relay ? { workerData: { relay }, transferList: [relay] } : {}),
+    });
+    worker.once('exit', () => port1.close());
     const slot: PoolWorker = { worker, busy: false, ready: Promise.resolve() };
     slot.ready = new Promise((resolve) => {
       worker.on('message', (message: WorkerMessage) => {

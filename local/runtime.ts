@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { getStores, setStores } from '../lambdas/commons.js';
+import { createStores, getStores, setStores } from '../lambdas/commons.js';
 import { ENV, KEYS, LARGE_UPLOAD_ROUTE, MAX_UPLOAD_BODY_BYTES } from '../lambdas/config.js';
 import { apiKeyOf, INVALID_API_KEY, localApiKeyId } from '../lambdas/http/access.js';
 import { corsHeaders, preflightHeaders } from '../lambdas/http/cors.js';
@@ -16,9 +16,11 @@ import type { FileRecord } from '../lambdas/store/records.js';
 import { deadLetterEvent, deliverDeadLetter, type DeadLetterHandler } from './dead-letters.js';
 import { RouteMatcher, toProxyEvent, writeGatewayError, writeProxyResult } from './api-gateway.js';
 import { localCursorSecret } from './cursor-secret.js';
+import { InProcessHttpHandler, serveRelay } from './in-process-transport.js';
 import { LOCAL_REGION, startEmulators, storageEnvironment, type Emulators } from './emulators.js';
 import { ProcessorPool } from './processor-pool.js';
 import { encodeEventKey, toProcessorEvent } from './s3-events.js';
+import { PROCESSOR_APP_ID, type CallCounts } from './storage-calls.js';
 import { serveViewer } from './viewer.js';
 
 /** The methods of the route table: a path any of them serves answers a CORS preflight. */
@@ -64,6 +66,8 @@ export interface LocalRuntime {
   dataDir: string;
   /** Resolves when no storage event is waiting for or inside the processor. */
   processorIdle(): Promise<void>;
+  /** The storage requests served since the last call, by caller (`api`, `processor`) and operation. */
+  takeStorageCalls(): Record<string, CallCounts>;
   close(): Promise<void>;
 }
 
@@ -130,6 +134,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   };
   Object.assign(process.env, lambdaEnv);
 
+  // The handlers' SDK clients reach the emulators in this thread without a socket (configured by the environment
+  // above otherwise: the same clients and store adapters as in Lambda).
+  const listeners = emulators.listeners;
+  setStores(
+    createStores({
+      s3: new InProcessHttpHandler(listeners.s3),
+      dynamodb: new InProcessHttpHandler(listeners.dynamodb),
+    }),
+  );
+
   const handlers = new Map<string, Handler>();
   for (const route of ROUTES) {
     // The handler module the route table names, the same file CDK bundles for that route's Lambda.
@@ -143,10 +157,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const deadLetters = (await import(
     /* @vite-ignore */ new URL(`../lambdas/handlers/${PROCESSING_FAILED.name}.ts`, import.meta.url).href
   )) as { handler: DeadLetterHandler };
-  const pool = new ProcessorPool(workers, lambdaEnv, {
-    onExhausted: (event, error, attempts) =>
-      deliverDeadLetter(deadLetters.handler, deadLetterEvent(event, error, attempts)),
-  });
+  // The processor's SDK names itself in its user agent, so the emulators count its requests apart (storage-calls.ts).
+  const pool = new ProcessorPool(
+    workers,
+    { ...lambdaEnv, AWS_SDK_UA_APP_ID: PROCESSOR_APP_ID },
+    {
+      serveStorage: (port) => serveRelay(port, emulators!.listeners),
+      onExhausted: (event, error, attempts) =>
+        deliverDeadLetter(deadLetters.handler, deadLetterEvent(event, error, attempts)),
+    },
+  );
 
   // @types/s3rver omits that S3rver is an EventEmitter.
   (emulators.s3 as unknown as EventEmitter).on('event', (raw: { Records?: unknown[] }) => {
@@ -240,6 +260,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     port,
     dataDir,
     processorIdle: () => pool.idle(),
+    takeStorageCalls: () => emulators!.calls.take(),
     async close() {
       await new Promise<void>((resolveClose) => {
         server.close(() => resolveClose());

@@ -1,6 +1,7 @@
 // `npm run bench`: prints numbers (never asserts): PNG encoder comparison and upload-to-PNG latency.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { constants } from 'node:zlib';
 import { encode as fastPngEncode } from 'fast-png';
 import UPNG from 'upng-js';
 import { buildAttributes } from '../lambdas/dicom/attributes.js';
@@ -47,11 +48,23 @@ async function renderedCorpus(): Promise<{ file: string; image: RenderedImage }[
 
 async function benchEncoders(): Promise<void> {
   const images = await renderedCorpus();
-  const totals = { ours: 0, fastPng: 0, upng: 0, oursBytes: 0, fastPngBytes: 0, upngBytes: 0 };
+  const totals = {
+    ours: 0,
+    fastPng: 0,
+    upng: 0,
+    level3: 0,
+    oursBytes: 0,
+    fastPngBytes: 0,
+    upngBytes: 0,
+    level3Bytes: 0,
+  };
   for (const { image } of images) {
     let t = performance.now();
     totals.oursBytes += encodePng(image).length;
     totals.ours += performance.now() - t;
+    t = performance.now();
+    totals.level3Bytes += encodePng(image, { level: 3, strategy: constants.Z_DEFAULT_STRATEGY }).length;
+    totals.level3 += performance.now() - t;
     t = performance.now();
     totals.fastPngBytes += fastPngEncode({
       width: image.width,
@@ -67,7 +80,10 @@ async function benchEncoders(): Promise<void> {
   }
   console.log(`PNG encoders over ${images.length} rendered corpus images (frame 1):`);
   console.log(
-    `  encodePng (ours)  ${totals.ours.toFixed(0).padStart(6)} ms  ${(totals.oursBytes / 1e6).toFixed(2)} MB`,
+    `  encodePng (ours)  ${totals.ours.toFixed(0).padStart(6)} ms  ${(totals.oursBytes / 1e6).toFixed(2)} MB  (zlib Z_RLE)`,
+  );
+  console.log(
+    `  zlib level 3      ${totals.level3.toFixed(0).padStart(6)} ms  ${(totals.level3Bytes / 1e6).toFixed(2)} MB  (default strategy)`,
   );
   console.log(
     `  fast-png          ${totals.fastPng.toFixed(0).padStart(6)} ms  ${(totals.fastPngBytes / 1e6).toFixed(2)} MB`,

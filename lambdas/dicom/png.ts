@@ -10,8 +10,12 @@ import type { RenderedImage } from './render.js';
 const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 /** Filter type 2 ("Up"): medical images change little from row to row. */
 const FILTER_UP = 2;
-/** Level 3: most of level 6's size at about half its time on these images. */
-const DEFLATE_LEVEL = 3;
+/**
+ * Run-length matches only (Z_RLE): after the Up filter a medical image is mostly runs, so this is smaller than
+ * level 3's default strategy and 2-3x faster (CT 512x512 84 vs 86 KB, 2.1 vs 5.3 ms; CR 1841x1955 1.27 vs 1.43 MB,
+ * 35 vs 90 ms). `npm run bench` prints both over the corpus.
+ */
+export const PNG_DEFLATE = { level: 3, strategy: constants.Z_RLE } as const;
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -58,7 +62,10 @@ function filterRows(image: RenderedImage): Uint8Array {
 }
 
 /** PNG bytes for the image: colour type 0 (grey) for one channel, 2 (RGB) for three; no alpha. */
-export function encodePng(image: RenderedImage): Uint8Array {
+export function encodePng(
+  image: RenderedImage,
+  deflate: { level: number; strategy: number } = PNG_DEFLATE,
+): Uint8Array {
   const expected = image.width * image.height * image.channels;
   if (image.data.length !== expected) {
     // A mismatch is a bug in the renderer, not the client's file.
@@ -73,6 +80,6 @@ export function encodePng(image: RenderedImage): Uint8Array {
   header[8] = 8; // bit depth
   header[9] = image.channels === 3 ? 2 : 0; // colour type: truecolour or greyscale
   // bytes 10-12: deflate compression, adaptive filtering, no interlace (all 0)
-  const idat = deflateSync(filterRows(image), { level: DEFLATE_LEVEL, strategy: constants.Z_DEFAULT_STRATEGY });
+  const idat = deflateSync(filterRows(image), deflate);
   return Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]);
 }

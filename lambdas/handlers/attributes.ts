@@ -17,8 +17,13 @@ export const handler = httpHandler('attributes', async (event) => {
   const tagQuery = queryParameter(event, 'tag');
   if (tagQuery !== undefined) parseTagQuery(tagQuery); // a malformed tag is 400 before any waiting
   const { objects, records } = getStores();
-  requireProcessedOk(await awaitProcessed(records, id, processingWaitMs()));
-  const stored = await objects.get(KEYS.attributes(id));
+  // A processed file's attributes are one object GET; the record is read (and waited for) only when they are not
+  // there yet: still processing, failed, or no such file.
+  let stored = await objects.get(KEYS.attributes(id));
+  if (!stored) {
+    requireProcessedOk(await awaitProcessed(records, id, processingWaitMs()));
+    stored = await objects.get(KEYS.attributes(id));
+  }
   if (!stored) throw new NotFound('no DICOM file with this id', 'FILE_NOT_FOUND');
   if (tagQuery === undefined) {
     if (stored.length > MAX_INLINE_ATTRIBUTES_BYTES) {

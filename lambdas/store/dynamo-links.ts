@@ -57,6 +57,31 @@ export function isConditionFailure(error: unknown): boolean {
   return (error as { name?: string }).name === 'ConditionalCheckFailedException';
 }
 
+/** Removes a counter item whose `field` is `most` or less; true when it did (one that counted up meanwhile stays). */
+async function deleteIfAtMost(
+  client: DynamoDBClient,
+  tableName: string,
+  key: Record<string, AttributeValue>,
+  field: string,
+  most: number,
+): Promise<boolean> {
+  try {
+    await client.send(
+      new DeleteItemCommand({
+        TableName: tableName,
+        Key: key,
+        ConditionExpression: '#count <= :most',
+        ExpressionAttributeNames: { '#count': field },
+        ExpressionAttributeValues: marshall({ ':most': most }),
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    return false;
+  }
+}
+
 /** Removes a counter item whose `field` is 0 or less; one that counted up again meanwhile stays. */
 async function deleteIfZero(
   client: DynamoDBClient,
@@ -64,19 +89,7 @@ async function deleteIfZero(
   key: Record<string, AttributeValue>,
   field: string,
 ): Promise<void> {
-  try {
-    await client.send(
-      new DeleteItemCommand({
-        TableName: tableName,
-        Key: key,
-        ConditionExpression: '#count <= :zero',
-        ExpressionAttributeNames: { '#count': field },
-        ExpressionAttributeValues: marshall({ ':zero': 0 }),
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-  }
+  await deleteIfAtMost(client, tableName, key, field, 0);
 }
 
 /** Sorts studies by date, newest first; a study without a date sorts last. */
@@ -206,9 +219,9 @@ async function sortByLateDate(
 }
 
 /**
- * Counts a file in (+1) or out of (-1) its series, as adjustStudy does for studies (call it after the study's +1
- * and before its -1). The study's number of series moves exactly when a series' count goes 0 -> 1 or 1 -> 0; a
- * series item is removed only while its count is 0.
+ * Counts a file in (+1) or out of (-1) its series, as adjustStudy does for studies (alongside the study's own count:
+ * `studyCounted` is the study's +1, which the study's number of series waits for). The study's number of series moves
+ * exactly when a series' count goes 0 -> 1 or 1 -> 0; a series item is removed only while its count is 0.
  */
 export async function adjustSeries(
   client: DynamoDBClient,
@@ -216,6 +229,7 @@ export async function adjustSeries(
   delta: 1 | -1,
   counted: CountedIn,
   record?: FileRecord,
+  studyCounted: Promise<unknown> = Promise.resolve(),
 ): Promise<void> {
   const seriesUid = counted.seriesUid;
   if (!seriesUid) return;
@@ -277,7 +291,10 @@ export async function adjustSeries(
       }),
     );
     count = Number(response.Attributes?.instance_count?.N ?? NaN);
-    if (count === 1) await adjustSeriesCount(client, tableName, counted.studyUid, 1);
+    if (count !== 1) return;
+    // The study's number of series counts up on its item, which its own +1 (made alongside) may be creating.
+    await studyCounted.catch(() => undefined);
+    await adjustSeriesCount(client, tableName, counted.studyUid, 1);
     return;
   }
   try {
@@ -315,6 +332,9 @@ export async function adjustInstanceCopies(
 ): Promise<boolean> {
   if (!counted.seriesUid || !counted.sopUid) return true;
   const key = marshall({ [TABLE.partitionKey]: instanceItemId(counted.seriesUid, counted.sopUid) });
+  // Most instances have one copy: its item goes in one conditional delete. Two or more copies (or no item, a record
+  // counted before instances were) fail the condition and are counted down below, as before.
+  if (delta < 0 && (await deleteIfAtMost(client, tableName, key, 'copies', 1))) return true;
   let copies: number;
   try {
     const response = await client.send(

@@ -151,17 +151,23 @@ export class DynamoRecordStore implements RecordStore {
     const next = parseStudyToken(after);
     const previous = parseStudyToken(before);
     if (next && (await adjustInstanceCopies(this.client, this.tableName, 1, next))) {
-      await adjustStudy(this.client, this.tableName, 1, next, record);
-      await adjustSeries(this.client, this.tableName, 1, next, record);
+      // Study and series count side by side; the study's number of series waits for the study's item.
+      const study = adjustStudy(this.client, this.tableName, 1, next, record);
+      await allSettledOrThrow([study, adjustSeries(this.client, this.tableName, 1, next, record, study)]);
     }
     if (previous) await this.countOut(previous);
   }
 
-  /** Counts a file out: its instance's copies, then (when it was the last) its series before its study. */
+  /**
+   * Counts a file out: its instance's copies, then (when it was the last) its series and its study side by side (a
+   * study item removed first leaves the series' step nothing to count down, which is then right).
+   */
   private async countOut(counted: CountedIn): Promise<void> {
     if (!(await adjustInstanceCopies(this.client, this.tableName, -1, counted))) return;
-    await adjustSeries(this.client, this.tableName, -1, counted);
-    await adjustStudy(this.client, this.tableName, -1, counted);
+    await allSettledOrThrow([
+      adjustSeries(this.client, this.tableName, -1, counted),
+      adjustStudy(this.client, this.tableName, -1, counted),
+    ]);
   }
 
   /** Links a record with the copies of it already in the table (as markReady does; a table restore needs it). */
@@ -353,8 +359,12 @@ export class DynamoRecordStore implements RecordStore {
     await allSettledOrThrow([
       counting,
       this.linkDuplicates(id, others),
-      // Its metadata was (re)made: what DICOMweb cached for its series and study is stale.
-      old[STUDY_COUNTED] === token && counted && touchSeriesAndStudy(this.client, this.tableName, counted),
+      // Its metadata was made again (a reprocess): what DICOMweb kept for its series and study is stale. A first
+      // processing needs no touch: an answer is kept only once none of its instances is still processing.
+      old[STUDY_COUNTED] === token &&
+        counted &&
+        current.schema_version !== undefined &&
+        touchSeriesAndStudy(this.client, this.tableName, counted),
     ]);
     return true;
   }

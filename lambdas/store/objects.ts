@@ -33,6 +33,8 @@ export interface ObjectStore {
   put(key: string, body: Uint8Array, contentType: string, metadata?: Record<string, string>): Promise<void>;
   /** The object's bytes (of `versionId` when given), or undefined when there is no such object. */
   get(key: string, versionId?: string): Promise<Uint8Array | undefined>;
+  /** The object's bytes and its ETag (which changes whenever the object does), or undefined when there is none. */
+  getTagged(key: string): Promise<{ bytes: Uint8Array; etag: string } | undefined>;
   /**
    * Bytes [start, end) of the object (fewer at its end) and its total size, or undefined when there
    * is no such object: one frame of a large file without reading the rest.

@@ -87,6 +87,16 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async getTagged(key: string): Promise<{ bytes: Uint8Array; etag: string } | undefined> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { bytes: await readBody(response), etag: (response.ETag ?? '').replaceAll('"', '') };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
   async getRange(
     key: string,
     start: number,

@@ -396,6 +396,8 @@ describe('IAM drift: what each function does on S3 and DynamoDB is what its poli
     // Reads of the record, its attributes, the file and PNGs (a cached one, and renderings made on demand).
     await expectStatus('get', idEvent('/dicom/{id}', id), 200);
     await expectStatus('attributes', idEvent('/dicom/{id}/attributes', id), 200);
+    // Attributes not stored (no such file, or still processing): the record is read to say which.
+    await expectStatus('attributes', idEvent('/dicom/{id}/attributes', '00000000-0000-4000-8000-000000000000'), 404);
     await expectStatus('file', idEvent('/dicom/{id}/file', id), 200);
     await expectStatus('png', idEvent('/dicom/{id}/png', id), 200);
     await expectStatus('png', idEvent('/dicom/{id}/png', id, 'GET', { size: '4x4' }), 200);
