@@ -87,13 +87,13 @@ function listen(server: Server): Promise<number> {
   });
 }
 
-/** The marker scripts/patch-s3rver.mjs (postinstall) leaves in s3rver; without it listings past one page fail. */
+/** The marker patches/s3rver+3.7.1.patch (postinstall, patch-package) leaves in s3rver; without it listings past one page fail. */
 const S3RVER_PATCH_MARKER = 'patched by dicom-api: continuation tokens without DES';
 
 function requirePatchedS3rver(): void {
   const controller = join(dirname(require.resolve('s3rver/package.json')), 'lib/controllers/bucket.js');
   if (!readFileSync(controller, 'utf8').includes(S3RVER_PATCH_MARKER)) {
-    throw new Error('s3rver is not patched (scripts/patch-s3rver.mjs): run `npm install` (or `npm ci`) first');
+    throw new Error('s3rver is not patched (patches/s3rver+3.7.1.patch): run `npm install` (or `npm ci`) first');
   }
 }
 

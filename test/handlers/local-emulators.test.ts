@@ -112,7 +112,7 @@ describe('local S3', () => {
   });
 
   // Pages need continuation tokens, which s3rver made with DES (gone from Node's OpenSSL 3): every
-  // truncated listing was a 500 before scripts/patch-s3rver.mjs.
+  // truncated listing was a 500 before patches/s3rver+3.7.1.patch.
   it('lists keys in order by prefix (a folder or part of a name), with delimiter and pages', async () => {
     const keys = ['list/b/2', 'list/a/1', 'list/a/2/x', 'list/ab', 'list/a.txt', 'listed/z', 'other/list/a'];
     for (const key of keys)

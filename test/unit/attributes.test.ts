@@ -104,7 +104,7 @@ describe('value rules', () => {
   });
 
   it('reads explicit UV/SV/OV headers (4-byte lengths) and gives UV/SV as numbers within 2^53, strings beyond', () => {
-    // dicom-parser 1.8.21 reads these lengths as 2 bytes; scripts/patch-dicom-parser.mjs fixes it.
+    // dicom-parser 1.8.21 reads these lengths as 2 bytes; patches/dicom-parser+1.8.21.patch fixes it.
     const wide = buildAttributes(
       parseDicom(
         buildDicom([
