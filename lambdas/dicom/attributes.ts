@@ -1,11 +1,14 @@
 // Turns a parsed DICOM dataset into the API's attribute JSON, the record's dicom_info and summary fields.
 import dicomParser from 'dicom-parser';
 import type { DataSet, Element } from 'dicom-parser';
-import { BadRequest, NotFound } from '../http/errors.js';
 import { characterSetFromValue, decodeTextValues, type CharacterSet } from './charset.js';
 import { lookupTag, tagForKeyword } from './dictionary.js';
+import { AttributeNotFound, InvalidTag } from './errors.js';
+import type { DicomInfo } from './model.js';
 import type { PrivateDictionary } from './private-dictionary.js';
-import { TRANSFER_SYNTAX, type ParsedDicom } from './parse.js';
+import type { ParsedDicom } from './parse.js';
+import { PIXEL_DATA_TAGS, TAG_HEX, TAGS } from './tags.js';
+import { TRANSFER_SYNTAX } from './uids.js';
 
 export type AttributeScalar = string | number | null;
 /** One sequence item: attributes keyed "GGGG,EEEE", like the top level. */
@@ -40,15 +43,6 @@ export interface AttributesDocument {
   attributes: Record<string, AttributeJson>;
 }
 
-export interface DicomInfo {
-  PatientName: string | null;
-  PatientID: string | null;
-  StudyDate: string | null;
-  StudyDescription: string | null;
-  Modality: string | null;
-  ImageDimensions: { rows: number; columns: number } | null;
-}
-
 export interface SummaryFields {
   sopInstanceUid: string | null;
   sopClassUid: string | null;
@@ -68,7 +62,6 @@ const TEXT_VRS = new Set('AE AS CS DA DS DT IS LO LT PN SH ST TM UC UI UR UT'.sp
 /** Text VRs whose leading spaces are significant (PS3.5 Table 6.2-1). */
 const TEXT_KEEP_LEADING = new Set(['ST', 'LT', 'UT']);
 const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
-const PIXEL_DATA_TAGS = ['x7fe00010', 'x7fe00008', 'x7fe00009'];
 
 /** PS3.6 Table 7-1: the file meta elements, which the data dictionary package (Table 6-1 only) lacks. */
 const FILE_META_ELEMENTS: Record<string, { name: string; keyword: string; vr: string }> = {
@@ -247,11 +240,11 @@ function resolveVr(
   const vr = description.dictionaryVr;
   if (!vr) return 'UN';
   if (US_OR_SS_TAGS.has(tagHex)) return context.pixelRepresentation === 1 ? 'SS' : 'US';
-  if (tagHex === '00283006') {
+  if (tagHex === TAG_HEX.LUTData) {
     // LUT Data is US only for a one-entry LUT (PS3.3 C.11.1.1.1); otherwise OW.
-    return readUint16(dataSet, 'x00283002', context.littleEndian) === 1 ? 'US' : 'OW';
+    return readUint16(dataSet, TAGS.LUTDescriptor, context.littleEndian) === 1 ? 'US' : 'OW';
   }
-  if (tagHex === '00281200') return 'OW';
+  if (tagHex === TAG_HEX.GrayLookupTableData) return 'OW';
   // "OB or OW" entries: implicit VR encodes them as OW (PS3.5 A.1), and they are not inlined either way.
   if (vr === 'OB' && isObOrOw(tagHex)) return 'OW';
   return vr;
@@ -524,18 +517,18 @@ function convertElement(tag: string, element: Element, dataSet: DataSet, parent:
 
 /** The raw (0008,0005) value of a dataset, undefined when it has none. */
 function specificCharacterSetOf(dataSet: DataSet): string | undefined {
-  const element = dataSet.elements.x00080005;
+  const element = dataSet.elements[TAGS.SpecificCharacterSet];
   if (!element) return undefined;
   return latin1(elementBytes(dataSet, element).bytes).replace(/[ \0]+$/, '');
 }
 
 /** The context a dataset's own elements are read in: nested items inherit what they do not redefine. */
 function contextFor(dataSet: DataSet, inherited: Context): Context {
-  const charset = dataSet.elements.x00080005
+  const charset = dataSet.elements[TAGS.SpecificCharacterSet]
     ? characterSetFromValue(specificCharacterSetOf(dataSet))
     : inherited.charset;
-  const pixelRepresentation = dataSet.elements.x00280103
-    ? readUint16(dataSet, 'x00280103', inherited.littleEndian)
+  const pixelRepresentation = dataSet.elements[TAGS.PixelRepresentation]
+    ? readUint16(dataSet, TAGS.PixelRepresentation, inherited.littleEndian)
     : inherited.pixelRepresentation;
   if (charset === inherited.charset && pixelRepresentation === inherited.pixelRepresentation) return inherited;
   return { ...inherited, charset, pixelRepresentation };
@@ -579,8 +572,8 @@ function datasetStartOf(parsed: ParsedDicom): number {
 function rootContext(parsed: ParsedDicom, privateDictionary?: PrivateDictionary): Context {
   return {
     charset: characterSetFromValue(undefined),
-    implicitVr: parsed.transferSyntaxUid === TRANSFER_SYNTAX.implicitLittleEndian,
-    littleEndian: parsed.transferSyntaxUid !== TRANSFER_SYNTAX.explicitBigEndian,
+    implicitVr: parsed.transferSyntaxUid === TRANSFER_SYNTAX.ImplicitVRLittleEndian,
+    littleEndian: parsed.transferSyntaxUid !== TRANSFER_SYNTAX.ExplicitVRBigEndian,
     pixelRepresentation: undefined,
     depth: 0,
     privateDictionary,
@@ -608,16 +601,16 @@ function topLevelText(parsed: ParsedDicom, tag: string, vr: string): string | nu
 export function dicomInfo(parsed: ParsedDicom): DicomInfo {
   const { dataSet } = parsed;
   const littleEndian = rootContext(parsed).littleEndian;
-  const rows = readUint16(dataSet, 'x00280010', littleEndian);
-  const columns = readUint16(dataSet, 'x00280011', littleEndian);
-  // A file cut inside Pixel Data has an image even when dicom-parser dropped the element: rendering says 422.
+  const rows = readUint16(dataSet, TAGS.Rows, littleEndian);
+  const columns = readUint16(dataSet, TAGS.Columns, littleEndian);
+  // A file cut inside Pixel Data has an image even when dicom-parser dropped the element (rendering: truncated).
   const hasPixels = parsed.truncatedPixelData || PIXEL_DATA_TAGS.some((tag) => dataSet.elements[tag]);
   return {
-    PatientName: topLevelText(parsed, 'x00100010', 'PN'),
-    PatientID: topLevelText(parsed, 'x00100020', 'LO'),
-    StudyDate: topLevelText(parsed, 'x00080020', 'DA'),
-    StudyDescription: topLevelText(parsed, 'x00081030', 'LO'),
-    Modality: topLevelText(parsed, 'x00080060', 'CS'),
+    PatientName: topLevelText(parsed, TAGS.PatientName, 'PN'),
+    PatientID: topLevelText(parsed, TAGS.PatientID, 'LO'),
+    StudyDate: topLevelText(parsed, TAGS.StudyDate, 'DA'),
+    StudyDescription: topLevelText(parsed, TAGS.StudyDescription, 'LO'),
+    Modality: topLevelText(parsed, TAGS.Modality, 'CS'),
     ImageDimensions: hasPixels && rows && columns ? { rows, columns } : null,
   };
 }
@@ -627,13 +620,13 @@ export function summaryFields(parsed: ParsedDicom): SummaryFields {
   // The meta group repeats the SOP class and instance: use it when the dataset lacks them.
   const uid = (tag: string, metaTag?: string): string | null =>
     topLevelText(parsed, tag, 'UI') ?? (metaTag ? topLevelText(parsed, metaTag, 'UI') : null);
-  const frames = topLevelText(parsed, 'x00280008', 'IS');
+  const frames = topLevelText(parsed, TAGS.NumberOfFrames, 'IS');
   const numberOfFrames = frames !== null && IS_PATTERN.test(frames) ? Number(frames) : null;
   return {
-    sopInstanceUid: uid('x00080018', 'x00020003'),
-    sopClassUid: uid('x00080016', 'x00020002'),
-    studyInstanceUid: uid('x0020000d'),
-    seriesInstanceUid: uid('x0020000e'),
+    sopInstanceUid: uid(TAGS.SOPInstanceUID, TAGS.MediaStorageSOPInstanceUID),
+    sopClassUid: uid(TAGS.SOPClassUID, TAGS.MediaStorageSOPClassUID),
+    studyInstanceUid: uid(TAGS.StudyInstanceUID),
+    seriesInstanceUid: uid(TAGS.SeriesInstanceUID),
     transferSyntaxUid: parsed.transferSyntaxUid || null,
     numberOfFrames,
   };
@@ -641,7 +634,7 @@ export function summaryFields(parsed: ParsedDicom): SummaryFields {
 
 const ACCEPTED_TAG_FORMS = 'GGGG,EEEE, (GGGG,EEEE) or GGGGEEEE in hexadecimal, or a keyword such as PatientName';
 
-/** Normalises a `?tag=` query to "GGGG,EEEE"; throws BadRequest (400) for anything it cannot read. */
+/** Normalises a `?tag=` query to "GGGG,EEEE"; throws InvalidTag for anything it cannot read. */
 export function parseTagQuery(query: string): string {
   const text = query.trim();
   const match =
@@ -652,22 +645,19 @@ export function parseTagQuery(query: string): string {
   if (/^[A-Za-z][A-Za-z0-9]*$/.test(text)) {
     const hex = FILE_META_BY_KEYWORD.get(text) ?? tagForKeyword(text);
     if (hex) return `${hex.slice(0, 4)},${hex.slice(4)}`;
-    throw new BadRequest(
-      `"${text.slice(0, 64)}" is not a DICOM keyword; tag must be ${ACCEPTED_TAG_FORMS}`,
-      'INVALID_TAG',
-    );
+    throw new InvalidTag(`"${text.slice(0, 64)}" is not a DICOM keyword; tag must be ${ACCEPTED_TAG_FORMS}`);
   }
   const shown = text.length > 64 ? `${text.slice(0, 64)}...` : text;
-  throw new BadRequest(`tag must be ${ACCEPTED_TAG_FORMS}; got "${shown}"`, 'INVALID_TAG');
+  throw new InvalidTag(`tag must be ${ACCEPTED_TAG_FORMS}; got "${shown}"`);
 }
 
-/** One top-level attribute for `?tag=`: BadRequest (400) for a malformed query, NotFound (404) when the file lacks it. */
+/** One top-level attribute for `?tag=`: InvalidTag for a malformed query, AttributeNotFound when the file lacks it. */
 export function findAttribute(doc: AttributesDocument, tagQuery: string): { tag: string; attribute: AttributeJson } {
   const tag = parseTagQuery(tagQuery);
   const attribute = doc.attributes[tag];
   if (!attribute) {
     const keyword = describeTag(tag.replace(',', '')).keyword;
-    throw new NotFound(`this file has no attribute (${tag})${keyword ? ` ${keyword}` : ''}`, 'ATTRIBUTE_NOT_FOUND');
+    throw new AttributeNotFound(`this file has no attribute (${tag})${keyword ? ` ${keyword}` : ''}`);
   }
   return { tag, attribute };
 }
@@ -682,7 +672,6 @@ export {
   datasetStartOf,
   describeTag,
   elementBytes,
-  PIXEL_DATA_TAGS,
   readImplicitSequence,
   resolveVr,
   rootContext,

@@ -9,7 +9,6 @@ import {
   describeTag,
   elementBytes,
   MAX_SEQUENCE_DEPTH,
-  PIXEL_DATA_TAGS,
   readImplicitSequence,
   resolveVr,
   rootContext,
@@ -20,6 +19,7 @@ import {
   type DatasetContext,
 } from './attributes.js';
 import type { ParsedDicom } from './parse.js';
+import { PIXEL_DATA_TAGS, TAG_HEX } from './tags.js';
 
 export interface DicomJsonAttribute {
   vr: string;
@@ -39,7 +39,6 @@ export interface DicomJsonOptions {
 
 export const DEFAULT_BULK_DATA_THRESHOLD = 1024;
 
-const SPECIFIC_CHARACTER_SET = '00080005';
 const PERSON_NAME_GROUPS = ['Alphabetic', 'Ideographic', 'Phonetic'] as const;
 /** Bytes per word of the binary VRs whose values a big endian file stores byte-swapped. */
 const WORD_SIZES: Record<string, number> = { OW: 2, OF: 4, OL: 4, OD: 8, OV: 8 };
@@ -213,7 +212,7 @@ function encodeElement(
       InlineBinary: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64'),
     };
   }
-  if (tagHex === SPECIFIC_CHARACTER_SET) {
+  if (tagHex === TAG_HEX.SpecificCharacterSet) {
     // Every string in this JSON is decoded to Unicode (JSON text is UTF-8), so the source charset no longer
     // describes the values: a client re-encoding this JSON as DICOM must treat them as UTF-8.
     return { vr: resolved.vr, Value: ['ISO_IR 192'] };

@@ -1,7 +1,6 @@
 // Reads one frame of a stored DICOM file through ranged reads: the header, then only that frame's bytes.
-import { TRANSFER_SYNTAX, parseDicom, parseDicomHeader, type ParsedDicom } from './parse.js';
+import { parseDicom, parseDicomHeader, type ParsedDicom } from './parse.js';
 import {
-  PIXEL_DATA_TAG,
   checkBounds,
   extendedOffsets,
   isNativeTransferSyntax,
@@ -10,6 +9,8 @@ import {
   type PixelLayout,
   type StoredFrame,
 } from './pixels.js';
+import { TAGS } from './tags.js';
+import { TRANSFER_SYNTAX } from './uids.js';
 
 /** Random access to a stored object: an S3 object through ranged GETs, or bytes in memory. */
 export interface ByteSource {
@@ -95,10 +96,10 @@ async function nativeFrame(
   layout: PixelLayout,
   frameIndex: number,
 ): Promise<StoredFrame | undefined> {
-  const element = parsed.dataSet.elements[PIXEL_DATA_TAG]!;
-  if (element.length === UNDEFINED_LENGTH) return undefined; // encapsulated in a native syntax: parseDicom's 422
+  const element = parsed.dataSet.elements[TAGS.PixelData]!;
+  if (element.length === UNDEFINED_LENGTH) return undefined; // encapsulated in a native syntax: refused when read whole
   // Big endian OW swaps 16-bit words whatever the sample width: narrower samples are read from the whole element.
-  if (parsed.transferSyntaxUid === TRANSFER_SYNTAX.explicitBigEndian && layout.bitsAllocated < 16) return undefined;
+  if (parsed.transferSyntaxUid === TRANSFER_SYNTAX.ExplicitVRBigEndian && layout.bitsAllocated < 16) return undefined;
   const bits = nativeFrameBits(layout);
   const startBit = frameIndex * bits;
   const startByte = Math.floor(startBit / 8);
@@ -117,7 +118,7 @@ async function encapsulatedFrame(
   layout: PixelLayout,
   frameIndex: number,
 ): Promise<StoredFrame | undefined> {
-  const element = parsed.dataSet.elements[PIXEL_DATA_TAG]!;
+  const element = parsed.dataSet.elements[TAGS.PixelData]!;
   if (element.length !== UNDEFINED_LENGTH) return undefined;
   const tableItem = await readRange(reader, prefix, element.dataOffset, element.dataOffset + 8);
   if (itemTag(tableItem, 0) !== 'ITEM') return undefined;

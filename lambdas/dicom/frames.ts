@@ -1,13 +1,10 @@
 // WADO-RS frame retrieval (PS3.18 8.7.3, 10.4.1.1.4): one stored file's frames as stored, or decoded to native samples.
 import type { Element } from 'dicom-parser';
-import { HttpError, NoImage, NotFound, UnprocessableImage } from '../http/errors.js';
 import './codecs/index.js'; // registers the decoders of the compressed transfer syntaxes (each loads on first use)
+import { FrameNotAcceptable, FrameOutOfRange, NoImage, UndecodablePixels } from './errors.js';
 import { StoredFrameReader, type ByteSource } from './frame-source.js';
-import { TRANSFER_SYNTAX, type ParsedDicom } from './parse.js';
+import type { ParsedDicom } from './parse.js';
 import {
-  DOUBLE_FLOAT_PIXEL_DATA_TAG,
-  FLOAT_PIXEL_DATA_TAG,
-  PIXEL_DATA_TAG,
   canDecode,
   decodeFrameAsync,
   describeTransferSyntax,
@@ -20,6 +17,8 @@ import {
   type PixelLayout,
   type StoredFrame,
 } from './pixels.js';
+import { TAGS } from './tags.js';
+import { TRANSFER_SYNTAX, TRANSFER_SYNTAXES } from './uids.js';
 
 /** One frame as WADO-RS returns it: bytes plus the part's media type (PS3.18 Table 8.7.3-2/-5), with its transfer-syntax parameter. */
 export interface RetrievedFrame {
@@ -31,44 +30,15 @@ export interface RetrievedFrame {
 /** What the client may accept, from the Accept header's transfer-syntax parameter(s): '*' (as stored), or explicit UIDs. */
 export type FrameSyntaxRequest = '*' | readonly string[];
 
-/** None of the transfer syntaxes the client accepts can be produced from this instance's frames: 406. */
-export class FrameNotAcceptable extends HttpError {
-  constructor(message: string) {
-    super(406, 'NOT_ACCEPTABLE', message);
-  }
-}
-
-/** A frame number beyond Number of Frames (or below 1): 404, like the renderer's missing frame. */
-export class FrameOutOfRange extends NotFound {
-  constructor(message: string) {
-    super(message, 'FRAME_NOT_FOUND');
-  }
-}
-
 /** The uncompressed syntax every native frame is returned in (PS3.18 Table 8.7.3-5's default for octet-stream). */
-const EXPLICIT_LE = TRANSFER_SYNTAX.explicitLittleEndian;
+const EXPLICIT_LE = TRANSFER_SYNTAX.ExplicitVRLittleEndian;
 /** A frame list longer than this is refused as malformed rather than read frame by frame. */
 const MAX_FRAMES_PER_REQUEST = 10_000;
 
-const MEDIA_TYPES: Record<string, string> = {
-  '1.2.840.10008.1.2.4.50': 'image/jpeg',
-  '1.2.840.10008.1.2.4.51': 'image/jpeg',
-  '1.2.840.10008.1.2.4.57': 'image/jpeg',
-  '1.2.840.10008.1.2.4.70': 'image/jpeg',
-  '1.2.840.10008.1.2.4.80': 'image/jls',
-  '1.2.840.10008.1.2.4.81': 'image/jls',
-  '1.2.840.10008.1.2.4.90': 'image/jp2',
-  '1.2.840.10008.1.2.4.91': 'image/jp2',
-  '1.2.840.10008.1.2.4.92': 'image/jpx',
-  '1.2.840.10008.1.2.4.93': 'image/jpx',
-  '1.2.840.10008.1.2.4.201': 'image/jphc',
-  '1.2.840.10008.1.2.4.202': 'image/jphc',
-  '1.2.840.10008.1.2.4.203': 'image/jphc',
-};
-
 /** The media type of a frame stored in `transferSyntaxUid` as PS3.18 names it, with `; transfer-syntax=<uid>`. */
 export function frameMediaType(transferSyntaxUid: string): string {
-  return `${MEDIA_TYPES[transferSyntaxUid] ?? 'application/octet-stream'}; transfer-syntax=${transferSyntaxUid}`;
+  const mediaType = TRANSFER_SYNTAXES.get(transferSyntaxUid)?.frameMediaType ?? 'application/octet-stream';
+  return `${mediaType}; transfer-syntax=${transferSyntaxUid}`;
 }
 
 /** Parses a frame list path segment '1,3,5' -> [1,3,5]; undefined when malformed (empty, 0, non-digits, > 10,000 entries). Duplicates kept in order. */
@@ -90,7 +60,7 @@ function asStoredSyntax(storedUid: string): string {
   return isNativeTransferSyntax(storedUid) ? EXPLICIT_LE : storedUid;
 }
 
-/** As stored, or decoded to explicit VR LE (compressed files only); 406 when the client accepts neither. */
+/** As stored, or decoded to explicit VR LE (compressed files only); FrameNotAcceptable when neither is accepted. */
 function chooseSyntax(storedUid: string, accept: FrameSyntaxRequest): { transferSyntaxUid: string; decode: boolean } {
   const asStored = asStoredSyntax(storedUid);
   if (accept === '*' || accept.includes('*') || accept.includes(asStored)) {
@@ -105,13 +75,13 @@ function chooseSyntax(storedUid: string, accept: FrameSyntaxRequest): { transfer
   );
 }
 
-function truncated(): UnprocessableImage {
-  return new UnprocessableImage('pixel data is truncated', 'PIXEL_DATA_TRUNCATED');
+function truncated(): UndecodablePixels {
+  return new UndecodablePixels('pixel data is truncated', 'PIXEL_DATA_TRUNCATED');
 }
 
 function pixelElement(parsed: ParsedDicom): Element {
   const { elements } = parsed.dataSet;
-  const element = elements[PIXEL_DATA_TAG] ?? elements[FLOAT_PIXEL_DATA_TAG] ?? elements[DOUBLE_FLOAT_PIXEL_DATA_TAG];
+  const element = elements[TAGS.PixelData] ?? elements[TAGS.FloatPixelData] ?? elements[TAGS.DoubleFloatPixelData];
   if (!element) throw new NoImage();
   return element;
 }
@@ -153,7 +123,7 @@ function nativeFrameAsStored(
 ): Uint8Array {
   const element = pixelElement(parsed);
   if (element.encapsulatedPixelData || element.length === 0xffffffff) {
-    throw new UnprocessableImage(
+    throw new UndecodablePixels(
       `pixel data is encapsulated (compressed) but the transfer syntax ${describeTransferSyntax(parsed.transferSyntaxUid)} is not`,
     );
   }
@@ -169,13 +139,13 @@ function nativeFrameAsStored(
     startBit = frameIndex * bits;
   }
   if (Math.ceil((startBit + bits) / 8) > bytes.length) {
-    throw new UnprocessableImage(
+    throw new UndecodablePixels(
       `pixel data is shorter than the image needs: frame ${frameIndex + 1} ends at byte ` +
         `${Math.ceil((startBit + bits) / 8)}, the element holds ${bytes.length}`,
       'PIXEL_DATA_TOO_SHORT',
     );
   }
-  if (parsed.transferSyntaxUid === TRANSFER_SYNTAX.explicitBigEndian) {
+  if (parsed.transferSyntaxUid === TRANSFER_SYNTAX.ExplicitVRBigEndian) {
     if (layout.bitsAllocated >= 16) {
       const start = startBit / 8;
       return swapped(bytes.subarray(start, start + bits / 8), layout.bitsAllocated / 8);

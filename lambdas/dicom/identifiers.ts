@@ -1,7 +1,7 @@
 // The identifiers a file record carries beside dicom_info, in the record's snake_case form.
-import type { DicomIdentifiers } from '../store/records.js';
-import { dicomInfo, summaryFields, type DicomInfo } from './attributes.js';
+import { dicomInfo, summaryFields } from './attributes.js';
 import { toDicomJson, type DicomJsonDataset } from './dicom-json.js';
+import type { DicomIdentifiers, DicomInfo } from './model.js';
 import type { ParsedDicom } from './parse.js';
 import { qidoAttributes, type QidoAttributes } from './qido-attributes.js';
 

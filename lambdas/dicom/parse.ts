@@ -2,15 +2,10 @@
 import { inflateRawSync } from 'node:zlib';
 import dicomParser from 'dicom-parser';
 import type { DataSet } from 'dicom-parser';
-import { NotDicom, PayloadTooLarge } from '../http/errors.js';
 import { lookupTag, vrForTag } from './dictionary.js';
-
-export const TRANSFER_SYNTAX = {
-  implicitLittleEndian: '1.2.840.10008.1.2',
-  explicitLittleEndian: '1.2.840.10008.1.2.1',
-  deflatedExplicitLittleEndian: '1.2.840.10008.1.2.1.99',
-  explicitBigEndian: '1.2.840.10008.1.2.2',
-} as const;
+import { InflatedTooLarge, NotDicom } from './errors.js';
+import { PIXEL_DATA_TAGS, TAGS } from './tags.js';
+import { TRANSFER_SYNTAX } from './uids.js';
 
 /** A deflated dataset may not inflate past this (a zip bomb must not exhaust Lambda memory). */
 export const MAX_INFLATED_BYTES = 512 * 1024 * 1024;
@@ -33,16 +28,6 @@ export function inflatedCapBytes(
   return Math.min(MAX_INFLATED_BYTES, byMemory, byInput);
 }
 
-/** A deflated dataset that inflates past its cap: refused before it exhausts memory (413, not a 502). */
-export class InflatedTooLarge extends PayloadTooLarge {
-  constructor(cap: number) {
-    super(
-      `the deflated dataset inflates to more than ${cap} bytes, more than this API unpacks from a file of this size`,
-      'INFLATED_TOO_LARGE',
-    );
-  }
-}
-
 export interface ParsedDicom {
   readonly dataSet: DataSet;
   readonly transferSyntaxUid: string;
@@ -52,7 +37,10 @@ export interface ParsedDicom {
   readonly truncatedPixelData: boolean;
 }
 
-const PIXEL_TAGS = ['x7fe00010', 'x7fe00008', 'x7fe00009'];
+/** Float and double float pixel data: a file with either is read whole (see parseDicomHeader). */
+const FLOAT_PIXEL_DATA_TAGS: readonly string[] = [TAGS.FloatPixelData, TAGS.DoubleFloatPixelData];
+/** Where the image presentation group (0028,xxxx) starts, as a dicom-parser key. */
+const GROUP_0028_START = 'x00280000';
 const VALID_VRS = new Set(
   'AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '),
 );
@@ -90,14 +78,14 @@ function hasPart10Prefix(bytes: Uint8Array): boolean {
  */
 function inferTransferSyntax(bytes: Uint8Array, position: number): string {
   const vr = String.fromCharCode(bytes[position + 4] ?? 0, bytes[position + 5] ?? 0);
-  if (!VALID_VRS.has(vr)) return TRANSFER_SYNTAX.implicitLittleEndian;
+  if (!VALID_VRS.has(vr)) return TRANSFER_SYNTAX.ImplicitVRLittleEndian;
   const first = bytes[position] ?? 0;
   const second = bytes[position + 1] ?? 0;
   const groupIfLittle = first | (second << 8);
   const groupIfBig = (first << 8) | second;
   return groupIfLittle > 0xff && groupIfBig <= 0xff
-    ? TRANSFER_SYNTAX.explicitBigEndian
-    : TRANSFER_SYNTAX.explicitLittleEndian;
+    ? TRANSFER_SYNTAX.ExplicitVRBigEndian
+    : TRANSFER_SYNTAX.ExplicitVRLittleEndian;
 }
 
 /** dicom-parser's DataSet class (its typings declare only the interface). */
@@ -111,13 +99,13 @@ const DataSetClass = (
  */
 function readDataSetFrom(bytes: Uint8Array, position: number, transferSyntaxUid: string, dataSet?: DataSet): DataSet {
   const parser =
-    transferSyntaxUid === TRANSFER_SYNTAX.explicitBigEndian
+    transferSyntaxUid === TRANSFER_SYNTAX.ExplicitVRBigEndian
       ? dicomParser.bigEndianByteArrayParser
       : dicomParser.littleEndianByteArrayParser;
   const target = dataSet ?? Object.assign(new DataSetClass(parser, bytes, {}), { warnings: [] as string[] });
   const stream = new dicomParser.ByteStream(parser, bytes, position);
   try {
-    if (transferSyntaxUid === TRANSFER_SYNTAX.implicitLittleEndian) {
+    if (transferSyntaxUid === TRANSFER_SYNTAX.ImplicitVRLittleEndian) {
       dicomParser.parseDicomDataSetImplicit(target, stream, bytes.length, { vrCallback } as unknown as {
         untilTag: string;
       });
@@ -238,11 +226,11 @@ function partialDataSet(error: unknown): DataSet | undefined {
 
 /** Did parsing stop inside pixel data, with the rest of the header complete? */
 function stoppedInPixelData(dataSet: DataSet, bytesLength: number): boolean {
-  if (PIXEL_TAGS.some((t) => dataSet.elements[t])) return true;
+  if (PIXEL_DATA_TAGS.some((t) => dataSet.elements[t])) return true;
   // dicom-parser drops the element it failed on; accept when only a pixel tag can have followed.
   const tags = Object.keys(dataSet.elements);
   const last = tags[tags.length - 1];
-  return last !== undefined && last < 'x7fe00008' && last >= 'x00280000' && bytesLength > 0;
+  return last !== undefined && last < TAGS.FloatPixelData && last >= GROUP_0028_START && bytesLength > 0;
 }
 
 /**
@@ -282,7 +270,9 @@ function readMeta(bytes: Uint8Array): (DataSet & { position?: number }) | undefi
 /** The meta group's Transfer Syntax UID, '' when absent or empty, undefined when cut short (refused later, in our words). */
 function namedTransferSyntax(meta: DataSet): string | undefined {
   try {
-    return meta.elements.x00020010 ? (meta.string('x00020010') ?? '').replace(/\0/g, '').trim() : '';
+    return meta.elements[TAGS.TransferSyntaxUID]
+      ? (meta.string(TAGS.TransferSyntaxUID) ?? '').replace(/\0/g, '').trim()
+      : '';
   } catch {
     return undefined;
   }
@@ -297,8 +287,8 @@ function mergeMeta(dataSet: DataSet, meta: DataSet): DataSet {
 function repairAfterParse(bytes: Uint8Array, dataSet: DataSet, transferSyntaxUid: string, failure?: unknown): DataSet {
   const explicitUncompressed =
     transferSyntaxUid !== '' &&
-    transferSyntaxUid !== TRANSFER_SYNTAX.implicitLittleEndian &&
-    transferSyntaxUid !== TRANSFER_SYNTAX.deflatedExplicitLittleEndian;
+    transferSyntaxUid !== TRANSFER_SYNTAX.ImplicitVRLittleEndian &&
+    transferSyntaxUid !== TRANSFER_SYNTAX.DeflatedExplicitVRLittleEndian;
   if (!explicitUncompressed) {
     if (failure !== undefined) throw failure;
     return dataSet;
@@ -306,7 +296,7 @@ function repairAfterParse(bytes: Uint8Array, dataSet: DataSet, transferSyntaxUid
   return repairInvalidVrs(bytes, dataSet, transferSyntaxUid, failure);
 }
 
-/** Parses DICOM bytes; throws NotDicom (400) with a reason when they are not a readable DICOM file. */
+/** Parses DICOM bytes; throws NotDicom with a reason when they are not a readable DICOM file. */
 export function parseDicom(bytes: Uint8Array): ParsedDicom {
   if (bytes.length === 0) throw new NotDicom('the file is empty');
   const hasMeta = hasPart10Prefix(bytes);
@@ -355,7 +345,7 @@ export function parseDicom(bytes: Uint8Array): ParsedDicom {
       throw new NotDicom(describe(error));
     }
   }
-  if (hasMeta && dataSet.string('x00020010')?.trim() === TRANSFER_SYNTAX.deflatedExplicitLittleEndian) {
+  if (hasMeta && dataSet.string(TAGS.TransferSyntaxUID)?.trim() === TRANSFER_SYNTAX.DeflatedExplicitVRLittleEndian) {
     dropPreambleElements(dataSet, bytes);
   }
   if (!hasMeta && !looksLikeBareDataset(dataSet)) {
@@ -363,7 +353,7 @@ export function parseDicom(bytes: Uint8Array): ParsedDicom {
   }
   const transferSyntaxUid =
     inferred?.transferSyntaxUid ??
-    (dataSet.string('x00020010') ?? transferSyntaxOption ?? '').replace(/\0/g, '').trim();
+    (dataSet.string(TAGS.TransferSyntaxUID) ?? transferSyntaxOption ?? '').replace(/\0/g, '').trim();
   if (hasMeta && !transferSyntaxUid) throw new NotDicom('the file meta header has no Transfer Syntax UID');
   return { dataSet, transferSyntaxUid, hasMeta, truncatedPixelData };
 }
@@ -388,28 +378,28 @@ export function parseDicomHeader(prefix: Uint8Array, complete: boolean): ParsedD
   } catch {
     return more;
   }
-  const transferSyntaxUid = (meta.string('x00020010') ?? '').replace(/\0/g, '').trim();
-  if (!transferSyntaxUid || transferSyntaxUid === TRANSFER_SYNTAX.deflatedExplicitLittleEndian) return 'WHOLE_FILE';
+  const transferSyntaxUid = (meta.string(TAGS.TransferSyntaxUID) ?? '').replace(/\0/g, '').trim();
+  if (!transferSyntaxUid || transferSyntaxUid === TRANSFER_SYNTAX.DeflatedExplicitVRLittleEndian) return 'WHOLE_FILE';
   let dataSet: DataSet;
   try {
-    dataSet = dicomParser.parseDicom(prefix, { vrCallback, untilTag: PIXEL_TAGS[0] } as Parameters<
+    dataSet = dicomParser.parseDicom(prefix, { vrCallback, untilTag: TAGS.PixelData } as Parameters<
       typeof dicomParser.parseDicom
     >[1]);
   } catch (error) {
     // Float pixel data comes before (7FE0,0010): its value would have to be read whole anyway.
     const partial = partialDataSet(error);
-    if (partial && PIXEL_TAGS.slice(1).some((tag) => partial.elements[tag])) return 'WHOLE_FILE';
+    if (partial && FLOAT_PIXEL_DATA_TAGS.some((tag) => partial.elements[tag])) return 'WHOLE_FILE';
     return more; // cut inside an element before Pixel Data
   }
-  if (PIXEL_TAGS.slice(1).some((tag) => dataSet.elements[tag])) return 'WHOLE_FILE';
+  if (FLOAT_PIXEL_DATA_TAGS.some((tag) => dataSet.elements[tag])) return 'WHOLE_FILE';
   // An element with invalid VR bytes may have been misread: parseDicom repairs it from the whole file.
-  const explicitVr = transferSyntaxUid !== TRANSFER_SYNTAX.implicitLittleEndian;
+  const explicitVr = transferSyntaxUid !== TRANSFER_SYNTAX.ImplicitVRLittleEndian;
   if (
     explicitVr &&
     Object.values(dataSet.elements).some((element) => element.vr !== undefined && !VALID_VRS.has(element.vr))
   )
     return 'WHOLE_FILE';
-  const pixelData = dataSet.elements[PIXEL_TAGS[0]!];
+  const pixelData = dataSet.elements[TAGS.PixelData];
   // Implicit VR parsing can step past the end of `prefix` without throwing: the Pixel Data header must be in it.
   if (!pixelData || pixelData.dataOffset > prefix.length) return more;
   return { dataSet, transferSyntaxUid, hasMeta: true, truncatedPixelData: false };

@@ -1,19 +1,13 @@
 // Decodes one frame of Pixel Data into typed samples: native syntaxes and RLE here, other codecs plugged in per syntax.
 import dicomParser from 'dicom-parser';
 import type { DataSet, Element } from 'dicom-parser';
-import { NotFound, UnprocessableImage } from '../http/errors.js';
-import { TRANSFER_SYNTAX, type ParsedDicom } from './parse.js';
+import { FrameOutOfRange, UndecodablePixels } from './errors.js';
+import type { ParsedDicom } from './parse.js';
+import { TAGS } from './tags.js';
+import { TRANSFER_SYNTAX, TRANSFER_SYNTAXES } from './uids.js';
 
 /** Larger frames would need gigabytes once widened to floats: refuse them before allocating. */
 export const MAX_SAMPLES_PER_FRAME = 2 ** 28;
-
-export const PIXEL_DATA_TAG = 'x7fe00010';
-export const FLOAT_PIXEL_DATA_TAG = 'x7fe00008';
-export const DOUBLE_FLOAT_PIXEL_DATA_TAG = 'x7fe00009';
-const EXTENDED_OFFSET_TABLE_TAG = 'x7fe00001';
-
-export const RLE_LOSSLESS = '1.2.840.10008.1.2.5';
-export const ENCAPSULATED_UNCOMPRESSED = '1.2.840.10008.1.2.1.98';
 
 export type SampleArray =
   Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
@@ -76,47 +70,9 @@ export interface PixelCodec {
   readonly load: () => FrameDecoder | Promise<FrameDecoder>;
 }
 
-const TRANSFER_SYNTAX_NAMES: Record<string, string> = {
-  '1.2.840.10008.1.2': 'Implicit VR Little Endian',
-  '1.2.840.10008.1.2.1': 'Explicit VR Little Endian',
-  '1.2.840.10008.1.2.1.98': 'Encapsulated Uncompressed Explicit VR Little Endian',
-  '1.2.840.10008.1.2.1.99': 'Deflated Explicit VR Little Endian',
-  '1.2.840.10008.1.2.2': 'Explicit VR Big Endian',
-  '1.2.840.10008.1.2.4.50': 'JPEG Baseline',
-  '1.2.840.10008.1.2.4.51': 'JPEG Extended (12-bit)',
-  '1.2.840.10008.1.2.4.57': 'JPEG Lossless',
-  '1.2.840.10008.1.2.4.70': 'JPEG Lossless SV1',
-  '1.2.840.10008.1.2.4.80': 'JPEG-LS Lossless',
-  '1.2.840.10008.1.2.4.81': 'JPEG-LS Near-Lossless',
-  '1.2.840.10008.1.2.4.90': 'JPEG 2000 Lossless',
-  '1.2.840.10008.1.2.4.91': 'JPEG 2000',
-  '1.2.840.10008.1.2.4.92': 'JPEG 2000 Part 2 Multi-component Lossless',
-  '1.2.840.10008.1.2.4.93': 'JPEG 2000 Part 2 Multi-component',
-  '1.2.840.10008.1.2.4.94': 'JPIP Referenced',
-  '1.2.840.10008.1.2.4.95': 'JPIP Referenced Deflate',
-  '1.2.840.10008.1.2.4.100': 'MPEG2 Main Profile',
-  '1.2.840.10008.1.2.4.101': 'MPEG2 High Profile',
-  '1.2.840.10008.1.2.4.102': 'MPEG-4 AVC/H.264 High Profile',
-  '1.2.840.10008.1.2.4.103': 'MPEG-4 AVC/H.264 BD-compatible High Profile',
-  '1.2.840.10008.1.2.4.104': 'MPEG-4 AVC/H.264 High Profile For 2D Video',
-  '1.2.840.10008.1.2.4.105': 'MPEG-4 AVC/H.264 High Profile For 3D Video',
-  '1.2.840.10008.1.2.4.106': 'MPEG-4 AVC/H.264 Stereo High Profile',
-  '1.2.840.10008.1.2.4.107': 'HEVC/H.265 Main Profile',
-  '1.2.840.10008.1.2.4.108': 'HEVC/H.265 Main 10 Profile',
-  '1.2.840.10008.1.2.4.110': 'JPEG XL Lossless',
-  '1.2.840.10008.1.2.4.111': 'JPEG XL JPEG Recompression',
-  '1.2.840.10008.1.2.4.112': 'JPEG XL',
-  '1.2.840.10008.1.2.4.201': 'High-Throughput JPEG 2000 Lossless',
-  '1.2.840.10008.1.2.4.202': 'High-Throughput JPEG 2000 with RPCL Options Lossless',
-  '1.2.840.10008.1.2.4.203': 'High-Throughput JPEG 2000',
-  '1.2.840.10008.1.2.5': 'RLE Lossless',
-};
-
-const NATIVE_SYNTAXES = new Set<string>(Object.values(TRANSFER_SYNTAX));
-
 /** "JPEG Baseline (1.2.840.10008.1.2.4.50)", or the bare UID marked unknown. */
 export function describeTransferSyntax(uid: string): string {
-  const name = TRANSFER_SYNTAX_NAMES[uid];
+  const name = TRANSFER_SYNTAXES.get(uid)?.name;
   return name ? `${name} (${uid})` : `unknown ${uid || '(empty)'}`;
 }
 
@@ -140,19 +96,19 @@ export function registerCodec(transferSyntaxUid: string, codec: PixelCodec): () 
 
 /** Can this syntax be decoded at all (natively or by a registered codec)? */
 export function canDecode(transferSyntaxUid: string): boolean {
-  return NATIVE_SYNTAXES.has(transferSyntaxUid) || codecs.has(transferSyntaxUid);
+  return isNativeTransferSyntax(transferSyntaxUid) || codecs.has(transferSyntaxUid);
 }
 
-function unsupportedSyntax(uid: string): UnprocessableImage {
-  return new UnprocessableImage(
+function unsupportedSyntax(uid: string): UndecodablePixels {
+  return new UndecodablePixels(
     `cannot decode pixel data in transfer syntax ${describeTransferSyntax(uid)} yet`,
     'UNSUPPORTED_TRANSFER_SYNTAX',
   );
 }
 
-/** The synchronous path has no decoder for a codec that loads or decodes asynchronously (WASM): a 422 like any. */
-function notSynchronous(uid: string, codec: PixelCodec): UnprocessableImage {
-  return new UnprocessableImage(
+/** The synchronous path has no decoder for a codec that loads or decodes asynchronously (WASM): undecodable here. */
+function notSynchronous(uid: string, codec: PixelCodec): UndecodablePixels {
+  return new UndecodablePixels(
     `cannot decode ${describeTransferSyntax(uid)} synchronously: the ${codec.name} decoder is asynchronous ` +
       '(use decodeFrameAsync)',
     'UNSUPPORTED_TRANSFER_SYNTAX',
@@ -167,11 +123,11 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
 // Layout
 
 function pixelElement(dataSet: DataSet): { element: Element; format: PixelLayout['sampleFormat'] } | undefined {
-  const integer = dataSet.elements[PIXEL_DATA_TAG];
+  const integer = dataSet.elements[TAGS.PixelData];
   if (integer) return { element: integer, format: 'integer' };
-  const float32 = dataSet.elements[FLOAT_PIXEL_DATA_TAG];
+  const float32 = dataSet.elements[TAGS.FloatPixelData];
   if (float32) return { element: float32, format: 'float32' };
-  const float64 = dataSet.elements[DOUBLE_FLOAT_PIXEL_DATA_TAG];
+  const float64 = dataSet.elements[TAGS.DoubleFloatPixelData];
   if (float64) return { element: float64, format: 'float64' };
   return undefined;
 }
@@ -185,7 +141,7 @@ export function hasPixelData(parsed: ParsedDicom): boolean {
 
 function requiredUint16(dataSet: DataSet, tag: string, name: string): number {
   const value = dataSet.uint16(tag);
-  if (value === undefined) throw new UnprocessableImage(`the image has no ${name} ${tagLabel(tag)}`);
+  if (value === undefined) throw new UndecodablePixels(`the image has no ${name} ${tagLabel(tag)}`);
   return value;
 }
 
@@ -193,36 +149,36 @@ function tagLabel(tag: string): string {
   return `(${tag.slice(1, 5).toUpperCase()},${tag.slice(5).toUpperCase()})`;
 }
 
-/** Reads and checks the Image Pixel module; throws UnprocessableImage naming the attribute that is wrong. */
+/** Reads and checks the Image Pixel module; throws UndecodablePixels naming the attribute that is wrong. */
 export function readPixelLayout(dataSet: DataSet): PixelLayout {
   const found = pixelElement(dataSet);
   const sampleFormat = found?.format ?? 'integer';
-  const rows = requiredUint16(dataSet, 'x00280010', 'Rows');
-  const columns = requiredUint16(dataSet, 'x00280011', 'Columns');
-  if (rows === 0 || columns === 0)
-    throw new UnprocessableImage(`the image is empty (Rows ${rows}, Columns ${columns})`);
-  const spp = dataSet.uint16('x00280002') ?? 1;
-  if (spp !== 1 && spp !== 3) throw new UnprocessableImage(`Samples per Pixel ${spp} is not supported (only 1 or 3)`);
+  const rows = requiredUint16(dataSet, TAGS.Rows, 'Rows');
+  const columns = requiredUint16(dataSet, TAGS.Columns, 'Columns');
+  if (rows === 0 || columns === 0) throw new UndecodablePixels(`the image is empty (Rows ${rows}, Columns ${columns})`);
+  const spp = dataSet.uint16(TAGS.SamplesPerPixel) ?? 1;
+  if (spp !== 1 && spp !== 3) throw new UndecodablePixels(`Samples per Pixel ${spp} is not supported (only 1 or 3)`);
   const defaultBits = sampleFormat === 'float64' ? 64 : sampleFormat === 'float32' ? 32 : undefined;
-  const bitsAllocated = dataSet.uint16('x00280100') ?? defaultBits;
-  if (bitsAllocated === undefined) throw new UnprocessableImage('the image has no Bits Allocated (0028,0100)');
+  const bitsAllocated = dataSet.uint16(TAGS.BitsAllocated) ?? defaultBits;
+  if (bitsAllocated === undefined) throw new UndecodablePixels('the image has no Bits Allocated (0028,0100)');
   if (sampleFormat === 'integer' && ![1, 8, 16, 32].includes(bitsAllocated)) {
-    throw new UnprocessableImage(`Bits Allocated ${bitsAllocated} is not supported (only 1, 8, 16 or 32)`);
+    throw new UndecodablePixels(`Bits Allocated ${bitsAllocated} is not supported (only 1, 8, 16 or 32)`);
   }
   if (sampleFormat !== 'integer' && bitsAllocated !== defaultBits) {
-    throw new UnprocessableImage(`floating point pixel data with Bits Allocated ${bitsAllocated} is not supported`);
+    throw new UndecodablePixels(`floating point pixel data with Bits Allocated ${bitsAllocated} is not supported`);
   }
-  const bitsStored = sampleFormat === 'integer' ? (dataSet.uint16('x00280101') ?? bitsAllocated) : bitsAllocated;
-  const highBit = sampleFormat === 'integer' ? (dataSet.uint16('x00280102') ?? bitsStored - 1) : bitsAllocated - 1;
+  const bitsStored = sampleFormat === 'integer' ? (dataSet.uint16(TAGS.BitsStored) ?? bitsAllocated) : bitsAllocated;
+  const highBit = sampleFormat === 'integer' ? (dataSet.uint16(TAGS.HighBit) ?? bitsStored - 1) : bitsAllocated - 1;
   if (bitsStored < 1 || bitsStored > bitsAllocated || highBit >= bitsAllocated || highBit + 1 < bitsStored) {
-    throw new UnprocessableImage(
+    throw new UndecodablePixels(
       `inconsistent bit layout: Bits Allocated ${bitsAllocated}, Bits Stored ${bitsStored}, High Bit ${highBit}`,
     );
   }
-  const framesText = dataSet.intString('x00280008');
+  const framesText = dataSet.intString(TAGS.NumberOfFrames);
   const numberOfFrames = framesText !== undefined && Number.isFinite(framesText) && framesText > 0 ? framesText : 1;
   const defaultPhotometric = spp === 3 ? 'RGB' : 'MONOCHROME2';
-  const photometric = (dataSet.string('x00280004') ?? defaultPhotometric).trim().toUpperCase() || defaultPhotometric;
+  const photometric =
+    (dataSet.string(TAGS.PhotometricInterpretation) ?? defaultPhotometric).trim().toUpperCase() || defaultPhotometric;
   return {
     rows,
     columns,
@@ -230,8 +186,8 @@ export function readPixelLayout(dataSet: DataSet): PixelLayout {
     bitsAllocated,
     bitsStored,
     highBit,
-    signed: sampleFormat === 'integer' && dataSet.uint16('x00280103') === 1,
-    planarConfiguration: spp === 3 && dataSet.uint16('x00280006') === 1 ? 1 : 0,
+    signed: sampleFormat === 'integer' && dataSet.uint16(TAGS.PixelRepresentation) === 1,
+    planarConfiguration: spp === 3 && dataSet.uint16(TAGS.PlanarConfiguration) === 1 ? 1 : 0,
     numberOfFrames,
     photometric,
     sampleFormat,
@@ -255,7 +211,7 @@ export function nativeFrameBits(layout: PixelLayout): number {
 
 /** Is this one of the uncompressed syntaxes whose frames lie at fixed offsets in Pixel Data? */
 export function isNativeTransferSyntax(transferSyntaxUid: string): boolean {
-  return NATIVE_SYNTAXES.has(transferSyntaxUid);
+  return TRANSFER_SYNTAXES.get(transferSyntaxUid)?.native === true;
 }
 
 /**
@@ -267,7 +223,7 @@ const BYTES_PER_SAMPLE_IN_MEMORY = 12;
 /** What a Lambda's runtime, modules and SDK clients take before any frame (measured cold RSS ~150 MB). */
 const RUNTIME_BASELINE_MB = 160;
 
-/** The most samples one frame may have in this function: its memory setting bounds it (no out-of-memory crash, a 422). */
+/** The most samples one frame may have in this function: its memory setting bounds it (refused, not a crash). */
 export function maxSamplesPerFrame(env: NodeJS.ProcessEnv = process.env): number {
   const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
   if (!Number.isFinite(memoryMb) || memoryMb <= 0) return MAX_SAMPLES_PER_FRAME;
@@ -275,20 +231,19 @@ export function maxSamplesPerFrame(env: NodeJS.ProcessEnv = process.env): number
   return Math.max(1, Math.min(MAX_SAMPLES_PER_FRAME, bySize));
 }
 
-/** 422 for a frame too large to render (before decoding it), 404 for a frame the image does not have. */
+/** IMAGE_TOO_LARGE for a frame too large to render (before decoding it), FrameOutOfRange for one the image lacks. */
 export function checkBounds(layout: PixelLayout, frameIndex: number): void {
   const limit = maxSamplesPerFrame();
   if (samplesPerFrame(layout) > limit) {
-    throw new UnprocessableImage(
+    throw new UndecodablePixels(
       `the image is too large to render here: ${layout.rows} x ${layout.columns} x ${layout.samplesPerPixel} samples per frame ` +
         `(this function renders at most ${limit}); its frames can still be retrieved as stored`,
       'IMAGE_TOO_LARGE',
     );
   }
   if (!Number.isInteger(frameIndex) || frameIndex < 0 || frameIndex >= layout.numberOfFrames) {
-    throw new NotFound(
+    throw new FrameOutOfRange(
       `frame ${frameIndex + 1} does not exist: this image has ${layout.numberOfFrames} frame(s)`,
-      'FRAME_NOT_FOUND',
     );
   }
 }
@@ -337,8 +292,8 @@ function elementBytes(parsed: ParsedDicom, element: Element): Uint8Array {
   return byteArray.subarray(element.dataOffset, end);
 }
 
-function truncated(): UnprocessableImage {
-  return new UnprocessableImage('pixel data is truncated', 'PIXEL_DATA_TRUNCATED');
+function truncated(): UndecodablePixels {
+  return new UndecodablePixels('pixel data is truncated', 'PIXEL_DATA_TRUNCATED');
 }
 
 function readNativeFrame(
@@ -349,7 +304,7 @@ function readNativeFrame(
   stored?: StoredFrame,
 ): SampleArray {
   if (element.encapsulatedPixelData) {
-    throw new UnprocessableImage(
+    throw new UndecodablePixels(
       `pixel data is encapsulated (compressed) but the transfer syntax ${describeTransferSyntax(parsed.transferSyntaxUid)} is not`,
     );
   }
@@ -359,14 +314,14 @@ function readNativeFrame(
   const startBit = stored ? stored.startBit : frameIndex * bitsPerFrame;
   const endByte = Math.ceil((startBit + bitsPerFrame) / 8);
   if (endByte > bytes.length) {
-    throw new UnprocessableImage(
+    throw new UndecodablePixels(
       `pixel data is shorter than the image needs: frame ${frameIndex + 1} of ${layout.rows} x ${layout.columns} x ` +
         `${layout.samplesPerPixel} samples at ${layout.bitsAllocated} bits ends at byte ${endByte}, ` +
         `the element holds ${bytes.length}`,
       'PIXEL_DATA_TOO_SHORT',
     );
   }
-  const bigEndian = parsed.transferSyntaxUid === TRANSFER_SYNTAX.explicitBigEndian;
+  const bigEndian = parsed.transferSyntaxUid === TRANSFER_SYNTAX.ExplicitVRBigEndian;
   // Big endian OW swaps every 16-bit word, even when the samples inside are 8 or 1 bit wide.
   const swapPairs = bigEndian && element.vr === 'OW' && layout.bitsAllocated < 16;
   if (layout.bitsAllocated === 1) return unpackBits(bytes, startBit, count, swapPairs);
@@ -467,7 +422,7 @@ function describeError(error: unknown): string {
 
 /** The Extended Offset Table (7FE0,0001), 64-bit offsets, when present and usable. */
 export function extendedOffsets(dataSet: DataSet): number[] | undefined {
-  const element = dataSet.elements[EXTENDED_OFFSET_TABLE_TAG];
+  const element = dataSet.elements[TAGS.ExtendedOffsetTable];
   if (!element || element.length < 8) return undefined;
   const view = new DataView(
     dataSet.byteArray.buffer,
@@ -481,7 +436,7 @@ export function extendedOffsets(dataSet: DataSet): number[] | undefined {
 
 /** Does this fragment look like the start of a frame in the given syntax? Used only when no offset table says so. */
 function startsFrame(transferSyntaxUid: string, bytes: Uint8Array): boolean {
-  if (transferSyntaxUid === RLE_LOSSLESS) {
+  if (transferSyntaxUid === TRANSFER_SYNTAX.RLELossless) {
     if (bytes.length < 64) return false;
     const view = new DataView(bytes.buffer, bytes.byteOffset, 64);
     const segments = view.getUint32(0, true);
@@ -502,7 +457,7 @@ export function encapsulatedFrameBytes(
   const { dataSet } = parsed;
   const fragments = element.fragments ?? [];
   if (!element.encapsulatedPixelData || fragments.length === 0) {
-    throw new UnprocessableImage(
+    throw new UndecodablePixels(
       `pixel data is not encapsulated as transfer syntax ${describeTransferSyntax(parsed.transferSyntaxUid)} requires`,
     );
   }
@@ -521,7 +476,7 @@ export function encapsulatedFrameBytes(
       return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, element, frameIndex, 1);
     }
   } catch (error) {
-    throw new UnprocessableImage(
+    throw new UndecodablePixels(
       `cannot find frame ${frameIndex + 1} in the encapsulated pixel data: ${describeError(error)}`,
     );
   }
@@ -532,7 +487,7 @@ export function encapsulatedFrameBytes(
   });
   const start = starts[frameIndex];
   if (starts.length !== layout.numberOfFrames || start === undefined) {
-    throw new UnprocessableImage(
+    throw new UndecodablePixels(
       `cannot tell where frame ${frameIndex + 1} starts: ${fragments.length} fragments for ${layout.numberOfFrames} frames ` +
         'and no offset table',
     );
@@ -582,17 +537,17 @@ function unpackBitsSegment(
 export function decodeRleFrame(frame: EncodedFrame): CodecOutput {
   const { bytes, layout } = frame;
   if (![8, 16, 32].includes(layout.bitsAllocated)) {
-    throw new UnprocessableImage(`RLE Lossless with Bits Allocated ${layout.bitsAllocated} is not supported`);
+    throw new UndecodablePixels(`RLE Lossless with Bits Allocated ${layout.bitsAllocated} is not supported`);
   }
   const bytesPerSample = layout.bitsAllocated / 8;
   const spp = layout.samplesPerPixel;
   const pixels = layout.rows * layout.columns;
   const expectedSegments = spp * bytesPerSample;
-  if (bytes.length < 64) throw new UnprocessableImage('RLE frame is shorter than its 64-byte header');
+  if (bytes.length < 64) throw new UndecodablePixels('RLE frame is shorter than its 64-byte header');
   const header = new DataView(bytes.buffer, bytes.byteOffset, 64);
   const segments = header.getUint32(0, true);
   if (segments !== expectedSegments) {
-    throw new UnprocessableImage(
+    throw new UndecodablePixels(
       `RLE frame has ${segments} segments; ${expectedSegments} expected for ${spp} sample(s) of ${layout.bitsAllocated} bits`,
     );
   }
@@ -604,7 +559,7 @@ export function decodeRleFrame(frame: EncodedFrame): CodecOutput {
     const start = offsets[s]!;
     const end = s + 1 < segments ? offsets[s + 1]! : bytes.length;
     if (start < 64 || end > bytes.length || end < start) {
-      throw new UnprocessableImage(`RLE segment ${s + 1} has an invalid offset (${start})`);
+      throw new UndecodablePixels(`RLE segment ${s + 1} has an invalid offset (${start})`);
     }
     const sample = Math.floor(s / bytesPerSample);
     const byteOfSample = s % bytesPerSample; // 0 = most significant
@@ -612,7 +567,7 @@ export function decodeRleFrame(frame: EncodedFrame): CodecOutput {
     const position = sample * bytesPerSample + (bytesPerSample - 1 - byteOfSample);
     const written = unpackBitsSegment(bytes, start, end, out, position, stride, pixels);
     if (written < pixels) {
-      throw new UnprocessableImage(`RLE segment ${s + 1} decodes to ${written} bytes; the image needs ${pixels}`);
+      throw new UndecodablePixels(`RLE segment ${s + 1} decodes to ${written} bytes; the image needs ${pixels}`);
     }
   }
   if (bytesPerSample === 1) return { samples: out };
@@ -625,15 +580,15 @@ function decodeEncapsulatedUncompressed(frame: EncodedFrame): CodecOutput {
   const count = storedSamplesPerFrame(layout);
   const needed = Math.ceil((count * layout.bitsAllocated) / 8);
   if (bytes.length < needed)
-    throw new UnprocessableImage(`frame ${frame.frameIndex + 1} is shorter than the image needs`);
+    throw new UndecodablePixels(`frame ${frame.frameIndex + 1} is shorter than the image needs`);
   if (layout.bitsAllocated === 1) return { samples: unpackBits(bytes, 0, count, false) };
   const frameBytes = bytes.subarray(0, needed);
   if (layout.bitsAllocated === 8) return { samples: new Uint8Array(frameBytes) };
   return { samples: toTypedSamples(frameBytes, layout.bitsAllocated as 16 | 32, true, false) };
 }
 
-registerCodec(RLE_LOSSLESS, { name: 'RLE Lossless', load: () => decodeRleFrame });
-registerCodec(ENCAPSULATED_UNCOMPRESSED, {
+registerCodec(TRANSFER_SYNTAX.RLELossless, { name: 'RLE Lossless', load: () => decodeRleFrame });
+registerCodec(TRANSFER_SYNTAX.EncapsulatedUncompressedExplicitVRLittleEndian, {
   name: 'Encapsulated Uncompressed',
   load: () => decodeEncapsulatedUncompressed,
 });
@@ -649,7 +604,7 @@ interface FramePlan {
 function plan(parsed: ParsedDicom, frameIndex: number): FramePlan {
   const found = pixelElement(parsed.dataSet);
   if (parsed.truncatedPixelData) throw truncated();
-  if (!found) throw new UnprocessableImage('the object has no pixel data');
+  if (!found) throw new UndecodablePixels('the object has no pixel data');
   const layout = readPixelLayout(parsed.dataSet);
   checkBounds(layout, frameIndex);
   if (
@@ -657,7 +612,7 @@ function plan(parsed: ParsedDicom, frameIndex: number): FramePlan {
     layout.samplesPerPixel === 3 &&
     (layout.rows * layout.columns) % 2 === 1
   ) {
-    throw new UnprocessableImage('YBR_FULL_422 needs an even number of pixels');
+    throw new UndecodablePixels('YBR_FULL_422 needs an even number of pixels');
   }
   return { layout, element: found.element };
 }
@@ -672,7 +627,7 @@ function finish(layout: PixelLayout, raw: SampleArray, photometric: string, nati
     outPhotometric = 'YBR_FULL';
   }
   if (samples.length !== pixels * layout.samplesPerPixel) {
-    throw new UnprocessableImage(
+    throw new UndecodablePixels(
       `the decoder returned ${samples.length} samples; the image needs ${pixels * layout.samplesPerPixel}`,
     );
   }
@@ -680,10 +635,6 @@ function finish(layout: PixelLayout, raw: SampleArray, photometric: string, nati
     samples = interleavePlanes(samples, pixels);
   }
   return { layout, samples: applyBitsStored(samples, layout), photometric: outPhotometric };
-}
-
-function isNative(parsed: ParsedDicom): boolean {
-  return NATIVE_SYNTAXES.has(parsed.transferSyntaxUid);
 }
 
 function encodedFrame(
@@ -716,7 +667,7 @@ type FrameWork =
 function frameWork(parsed: ParsedDicom, frameIndex: number, stored: StoredFrame | undefined): FrameWork {
   const framePlan = plan(parsed, frameIndex);
   const { layout, element } = framePlan;
-  if (isNative(parsed)) {
+  if (isNativeTransferSyntax(parsed.transferSyntaxUid)) {
     const frame = finish(
       layout,
       readNativeFrame(parsed, element, layout, frameIndex, stored),
@@ -740,7 +691,7 @@ function frameWork(parsed: ParsedDicom, frameIndex: number, stored: StoredFrame 
 
 /**
  * Frame `frameIndex` (0-based) as typed samples, synchronously: native syntaxes, RLE, and codecs whose decoder is
- * synchronous. Throws UnprocessableImage (422) naming the transfer syntax when no synchronous decoder exists.
+ * synchronous. Throws UndecodablePixels naming the transfer syntax when no synchronous decoder exists.
  */
 export function decodeFrame(parsed: ParsedDicom, frameIndex = 0, stored?: StoredFrame): DecodedFrame {
   const work = frameWork(parsed, frameIndex, stored);

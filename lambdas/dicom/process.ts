@@ -1,10 +1,10 @@
 // The processor's pure work: DICOM bytes -> attribute JSON, record summary and PNG (no storage here).
 import { THUMBNAIL_MAX_PIXELS } from '../config.js';
-import type { ImageState, ProcessedResult } from '../store/records.js';
-import { HttpError } from '../http/errors.js';
 import { buildAttributes, dicomInfo } from './attributes.js';
 import { stringifyDicomJson, toDicomJson } from './dicom-json.js';
+import { DicomError } from './errors.js';
 import { dicomIdentifiers } from './identifiers.js';
+import type { ImageState, ProcessedResult } from './model.js';
 import { parseDicom, type ParsedDicom } from './parse.js';
 import { loadPrivateDictionary } from './private-dictionary.js';
 import { encodePng } from './png.js';
@@ -50,12 +50,12 @@ async function renderDefault(
     };
   } catch (error) {
     // Pixel data we cannot decode leaves the attributes usable; GET /png answers 422 with this reason.
-    if (error instanceof HttpError) return { image: { state: 'UNRENDERABLE', reason: error.message } };
+    if (error instanceof DicomError) return { image: { state: 'UNRENDERABLE', reason: error.message } };
     throw error;
   }
 }
 
-/** Throws an HttpError (4xx) when the bytes are not readable DICOM. */
+/** Throws a DicomError (NotDicom, InflatedTooLarge) when the bytes are not readable DICOM. */
 export async function processDicom(bytes: Uint8Array): Promise<ProcessOutcome> {
   const parsed = parseDicom(bytes);
   const document = buildAttributes(parsed, { privateDictionary: await loadPrivateDictionary() });

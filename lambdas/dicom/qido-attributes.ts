@@ -1,5 +1,6 @@
 // The attributes DICOMweb searches (QIDO-RS) match and return, per level, picked from an instance's DICOM JSON.
 import { pickAttributes, type DicomJsonDataset } from './dicom-json.js';
+import { TAG_HEX } from './tags.js';
 
 /** Study level: PS3.18 Table 10.6.3-3's required attributes and the Patient and General Study modules' common ones. */
 export const STUDY_TAGS = [
@@ -79,13 +80,15 @@ export interface QidoAttributes {
 }
 
 /** The UTF-8 character set every answer is in (our DICOM JSON decodes all text). */
-export const UTF8_CHARACTER_SET: DicomJsonDataset = { '00080005': { vr: 'CS', Value: ['ISO_IR 192'] } };
+export const UTF8_CHARACTER_SET: DicomJsonDataset = {
+  [TAG_HEX.SpecificCharacterSet]: { vr: 'CS', Value: ['ISO_IR 192'] },
+};
 
 /** Splits an instance's DICOM JSON into the attributes each query level keeps. */
 export function qidoAttributes(dataset: DicomJsonDataset, transferSyntaxUid: string | null): QidoAttributes {
   const instance = pickAttributes(dataset, INSTANCE_TAGS);
   // Which transfer syntax frames can be had in as stored (PS3.18 lists it among instance attributes).
-  if (transferSyntaxUid) instance['00083002'] = { vr: 'UI', Value: [transferSyntaxUid] };
+  if (transferSyntaxUid) instance[TAG_HEX.AvailableTransferSyntaxUID] = { vr: 'UI', Value: [transferSyntaxUid] };
   return {
     study: pickAttributes(dataset, STUDY_TAGS),
     series: pickAttributes(dataset, SERIES_TAGS),

@@ -1,8 +1,7 @@
 // Renders one frame to 8-bit grey or RGB: modality LUT, VOI window or LUT, MONOCHROME1 inversion, colour conversion.
 import type { DataSet } from 'dicom-parser';
-import { InvalidParameter, NoImage, UnprocessableImage } from '../http/errors.js';
+import { NoImage, UndecodablePixels, WindowNotApplicable } from './errors.js';
 import type { ParsedDicom } from './parse.js';
-import { TRANSFER_SYNTAX } from './parse.js';
 import {
   decodeFrame,
   decodeFrameAsync,
@@ -11,6 +10,8 @@ import {
   type SampleArray,
   type StoredFrame,
 } from './pixels.js';
+import { TAGS } from './tags.js';
+import { TRANSFER_SYNTAX } from './uids.js';
 import './codecs/index.js'; // registers the decoders of the compressed transfer syntaxes (each loads on first use)
 
 export interface RenderedImage {
@@ -35,20 +36,6 @@ export interface RenderOptions {
   readonly storedFrame?: StoredFrame;
 }
 
-const SHARED_FUNCTIONAL_GROUPS = 'x52009229';
-const PER_FRAME_FUNCTIONAL_GROUPS = 'x52009230';
-const PIXEL_VALUE_TRANSFORMATION = 'x00289145';
-const FRAME_VOI_LUT = 'x00289132';
-const MODALITY_LUT_SEQUENCE = 'x00283000';
-const VOI_LUT_SEQUENCE = 'x00283010';
-const LUT_DESCRIPTOR = 'x00283002';
-const LUT_DATA = 'x00283006';
-const WINDOW_CENTER = 'x00281050';
-const WINDOW_WIDTH = 'x00281051';
-const VOI_LUT_FUNCTION = 'x00281056';
-const RESCALE_INTERCEPT = 'x00281052';
-const RESCALE_SLOPE = 'x00281053';
-
 /** Integer frames whose value range fits this are mapped through a table instead of per-pixel arithmetic. */
 const MAX_TABLE_SIZE = 1 << 22;
 
@@ -57,7 +44,7 @@ export function hasImage(parsed: ParsedDicom): boolean {
   return hasPixelData(parsed);
 }
 
-/** Renders frame `frameIndex` (0-based); throws NoImage (404) or UnprocessableImage (422) with a reason. */
+/** Renders frame `frameIndex` (0-based); throws NoImage or UndecodablePixels with a reason. */
 export function renderFrame(parsed: ParsedDicom, frameIndex = 0, options: RenderOptions = {}): RenderedImage {
   if (!hasImage(parsed)) throw new NoImage();
   return renderDecodedFrame(parsed, decodeFrame(parsed, frameIndex, options.storedFrame), frameIndex, options);
@@ -85,7 +72,7 @@ export function renderDecodedFrame(
   const base = { width: layout.columns, height: layout.rows };
   const colour = layout.samplesPerPixel === 3 || frame.photometric === 'PALETTE COLOR';
   if (colour && options.window) {
-    throw new InvalidParameter('window', `window applies to greyscale images; this image is ${layout.photometric}`);
+    throw new WindowNotApplicable(`window applies to greyscale images; this image is ${layout.photometric}`);
   }
   if (layout.samplesPerPixel === 3) return { ...base, channels: 3, data: renderColour(frame) };
   if (frame.photometric === 'PALETTE COLOR') return { ...base, channels: 3, data: renderPalette(parsed, frame) };
@@ -123,8 +110,8 @@ function firstItem(dataSet: DataSet | undefined, tag: string, index = 0): DataSe
  */
 function frameSource(dataSet: DataSet, frameIndex: number, macroTag: string, tags: string[]): DataSet | undefined {
   if (tags.some((t) => dataSet.elements[t])) return dataSet;
-  const perFrame = firstItem(dataSet, PER_FRAME_FUNCTIONAL_GROUPS, frameIndex);
-  const shared = firstItem(dataSet, SHARED_FUNCTIONAL_GROUPS);
+  const perFrame = firstItem(dataSet, TAGS.PerFrameFunctionalGroupsSequence, frameIndex);
+  const shared = firstItem(dataSet, TAGS.SharedFunctionalGroupsSequence);
   for (const group of [perFrame, shared]) {
     const macro = firstItem(group, macroTag);
     if (macro && tags.some((t) => macro.elements[t])) return macro;
@@ -133,7 +120,7 @@ function frameSource(dataSet: DataSet, frameIndex: number, macroTag: string, tag
 }
 
 function isBigEndian(parsed: ParsedDicom): boolean {
-  return parsed.transferSyntaxUid === TRANSFER_SYNTAX.explicitBigEndian;
+  return parsed.transferSyntaxUid === TRANSFER_SYNTAX.ExplicitVRBigEndian;
 }
 
 interface Lut {
@@ -179,7 +166,7 @@ function readLut(
     // Big endian OW swaps each word, so packed 8-bit entries come in swapped pairs.
     for (let i = 0; i < entries; i++) data[i] = bytes[bigEndian && dataElement.vr === 'OW' ? i ^ 1 : i]!;
   } else {
-    throw new UnprocessableImage(
+    throw new UndecodablePixels(
       `the LUT data ${tagLabel(dataTag)} is shorter than its descriptor's ${entries} entries`,
     );
   }
@@ -214,20 +201,25 @@ type VoiTransform =
 
 function modalityTransform(parsed: ParsedDicom, frame: DecodedFrame, frameIndex: number): ModalityTransform {
   const { dataSet } = parsed;
-  const lutItem = firstItem(dataSet, MODALITY_LUT_SEQUENCE);
+  const lutItem = firstItem(dataSet, TAGS.ModalityLUTSequence);
   if (lutItem) {
-    const lut = readLut(lutItem, LUT_DESCRIPTOR, LUT_DATA, frame.layout.signed, isBigEndian(parsed));
+    const lut = readLut(lutItem, TAGS.LUTDescriptor, TAGS.LUTData, frame.layout.signed, isBigEndian(parsed));
     if (lut) return { kind: 'lut', lut };
   }
-  const source = frameSource(dataSet, frameIndex, PIXEL_VALUE_TRANSFORMATION, [RESCALE_SLOPE, RESCALE_INTERCEPT]);
-  const slope = source ? firstNumber(source, RESCALE_SLOPE) : undefined;
-  const intercept = source ? firstNumber(source, RESCALE_INTERCEPT) : undefined;
+  const source = frameSource(dataSet, frameIndex, TAGS.PixelValueTransformationSequence, [
+    TAGS.RescaleSlope,
+    TAGS.RescaleIntercept,
+  ]);
+  const slope = source ? firstNumber(source, TAGS.RescaleSlope) : undefined;
+  const intercept = source ? firstNumber(source, TAGS.RescaleIntercept) : undefined;
   return { kind: 'linear', slope: slope ?? 1, intercept: intercept ?? 0 };
 }
 
 /** The file's VOI LUT Function for this frame (LINEAR when it names none or one we do not know). */
 function voiLutFunctionOf(source: DataSet | undefined, dataSet: DataSet): 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID' {
-  const named = (source?.string(VOI_LUT_FUNCTION) ?? dataSet.string(VOI_LUT_FUNCTION) ?? 'LINEAR').trim().toUpperCase();
+  const named = (source?.string(TAGS.VOILUTFunction) ?? dataSet.string(TAGS.VOILUTFunction) ?? 'LINEAR')
+    .trim()
+    .toUpperCase();
   return named === 'SIGMOID' || named === 'LINEAR_EXACT' ? named : 'LINEAR';
 }
 
@@ -241,7 +233,7 @@ function overriddenVoi(
   frameIndex: number,
   window: WindowOverride,
 ): VoiTransform {
-  const source = frameSource(parsed.dataSet, frameIndex, FRAME_VOI_LUT, [VOI_LUT_FUNCTION]);
+  const source = frameSource(parsed.dataSet, frameIndex, TAGS.FrameVOILUTSequence, [TAGS.VOILUTFunction]);
   let fn = voiLutFunctionOf(source, parsed.dataSet);
   if (fn === 'LINEAR' && (window.width < 1 || frame.layout.sampleFormat !== 'integer')) fn = 'LINEAR_EXACT';
   return { kind: 'window', center: window.center, width: window.width, fn };
@@ -258,17 +250,17 @@ function voiTransform(
   const { dataSet } = parsed;
   // The VOI LUT Sequence wins over a window when both are present, as in the reference renderer.
   const lutItem =
-    firstItem(dataSet, VOI_LUT_SEQUENCE) ??
-    firstItem(frameSource(dataSet, frameIndex, FRAME_VOI_LUT, [VOI_LUT_SEQUENCE]), VOI_LUT_SEQUENCE);
+    firstItem(dataSet, TAGS.VOILUTSequence) ??
+    firstItem(frameSource(dataSet, frameIndex, TAGS.FrameVOILUTSequence, [TAGS.VOILUTSequence]), TAGS.VOILUTSequence);
   if (lutItem) {
     // The VOI LUT input is the modality output: read its first mapped value as signed when that can be negative.
     const negativeInput = frame.layout.signed || (modality.kind === 'linear' && modality.intercept < 0);
-    const lut = readLut(lutItem, LUT_DESCRIPTOR, LUT_DATA, negativeInput, isBigEndian(parsed));
+    const lut = readLut(lutItem, TAGS.LUTDescriptor, TAGS.LUTData, negativeInput, isBigEndian(parsed));
     if (lut) return { kind: 'lut', lut };
   }
-  const source = frameSource(dataSet, frameIndex, FRAME_VOI_LUT, [WINDOW_CENTER, WINDOW_WIDTH]);
-  const center = source ? firstNumber(source, WINDOW_CENTER) : undefined;
-  const width = source ? firstNumber(source, WINDOW_WIDTH) : undefined;
+  const source = frameSource(dataSet, frameIndex, TAGS.FrameVOILUTSequence, [TAGS.WindowCenter, TAGS.WindowWidth]);
+  const center = source ? firstNumber(source, TAGS.WindowCenter) : undefined;
+  const width = source ? firstNumber(source, TAGS.WindowWidth) : undefined;
   if (source && center !== undefined && width !== undefined) {
     let fn = voiLutFunctionOf(source, dataSet);
     // LINEAR's -0.5 and (w - 1) terms assume integer input; on float pixel data they turn a [0, 1] window
@@ -456,7 +448,7 @@ function renderColour(frame: DecodedFrame): Uint8Array {
     return out;
   }
   if (photometric !== 'RGB') {
-    throw new UnprocessableImage(`cannot render colour images with Photometric Interpretation ${photometric}`);
+    throw new UndecodablePixels(`cannot render colour images with Photometric Interpretation ${photometric}`);
   }
   if (samples instanceof Uint8Array && maxValue === 255) return samples;
   // Wider samples: scale [0, 2^BitsStored - 1] to [0, 255].
@@ -469,9 +461,21 @@ function renderColour(frame: DecodedFrame): Uint8Array {
 // Palette colour
 
 const PALETTE = [
-  { descriptor: 'x00281101', data: 'x00281201', segmented: 'x00281221' },
-  { descriptor: 'x00281102', data: 'x00281202', segmented: 'x00281222' },
-  { descriptor: 'x00281103', data: 'x00281203', segmented: 'x00281223' },
+  {
+    descriptor: TAGS.RedPaletteColorLookupTableDescriptor,
+    data: TAGS.RedPaletteColorLookupTableData,
+    segmented: TAGS.SegmentedRedPaletteColorLookupTableData,
+  },
+  {
+    descriptor: TAGS.GreenPaletteColorLookupTableDescriptor,
+    data: TAGS.GreenPaletteColorLookupTableData,
+    segmented: TAGS.SegmentedGreenPaletteColorLookupTableData,
+  },
+  {
+    descriptor: TAGS.BluePaletteColorLookupTableDescriptor,
+    data: TAGS.BluePaletteColorLookupTableData,
+    segmented: TAGS.SegmentedBluePaletteColorLookupTableData,
+  },
 ] as const;
 
 const MAX_SEGMENT_DEPTH = 8;
@@ -480,7 +484,7 @@ const MAX_SEGMENT_DEPTH = 8;
 function expandSegmented(words: Uint16Array, entries: number): Uint16Array {
   const out: number[] = [];
   const run = (start: number, segmentLimit: number, depth: number): void => {
-    if (depth > MAX_SEGMENT_DEPTH) throw new UnprocessableImage('segmented palette nests indirect segments too deeply');
+    if (depth > MAX_SEGMENT_DEPTH) throw new UndecodablePixels('segmented palette nests indirect segments too deeply');
     let i = start;
     let segments = 0;
     while (i < words.length && segments < segmentLimit && out.length < entries) {
@@ -499,7 +503,7 @@ function expandSegmented(words: Uint16Array, entries: number): Uint16Array {
         run(offset, length, depth + 1);
         i += 4;
       } else {
-        throw new UnprocessableImage(`segmented palette has an unknown segment type ${opcode}`);
+        throw new UndecodablePixels(`segmented palette has an unknown segment type ${opcode}`);
       }
       segments++;
     }
@@ -515,7 +519,7 @@ function readPaletteChannel(parsed: ParsedDicom, channel: (typeof PALETTE)[numbe
   const segmented = dataSet.elements[channel.segmented];
   if (segmented && !dataSet.elements[channel.data]) {
     const descriptor = dataSet.elements[channel.descriptor];
-    if (!descriptor) throw new UnprocessableImage(`the palette has no descriptor ${tagLabel(channel.descriptor)}`);
+    if (!descriptor) throw new UndecodablePixels(`the palette has no descriptor ${tagLabel(channel.descriptor)}`);
     const entries = dataSet.uint16(channel.descriptor, 0) || 65536;
     const rawFirst = dataSet.uint16(channel.descriptor, 1) ?? 0;
     const firstMapped = (descriptor.vr === 'SS' || signedPixels) && rawFirst >= 0x8000 ? rawFirst - 0x10000 : rawFirst;
@@ -525,7 +529,7 @@ function readPaletteChannel(parsed: ParsedDicom, channel: (typeof PALETTE)[numbe
     return { firstMapped, bits: dataSet.uint16(channel.descriptor, 2) ?? 16, data };
   }
   const lut = readLut(dataSet, channel.descriptor, channel.data, signedPixels, isBigEndian(parsed));
-  if (!lut) throw new UnprocessableImage(`PALETTE COLOR image without palette ${tagLabel(channel.data)}`);
+  if (!lut) throw new UndecodablePixels(`PALETTE COLOR image without palette ${tagLabel(channel.data)}`);
   return lut;
 }
 

@@ -1,11 +1,10 @@
 // WADO-RS frames (PS3.18 10.4.1.1.4 / 8.7.3): which transfer syntax the Accept header allows, and the multipart answer.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { FrameSyntaxRequest, RetrievedFrame } from '../dicom/frames.js';
+import { TRANSFER_SYNTAX } from '../dicom/uids.js';
 import { multipartRelated } from '../http/multipart-related.js';
 import { binary } from '../http/responses.js';
 import { acceptedRanges, admits, MAX_INLINE_ANSWER_BYTES, NotAcceptable } from './http.js';
-
-export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 
 /** What the client accepts for frames: a media type for the parts and the transfer syntaxes it allows. */
 export interface FrameAccept {
@@ -32,7 +31,7 @@ export function frameAccept(event: APIGatewayProxyEvent): FrameAccept[] {
     if (partType === 'application/octet-stream') {
       wanted.push({
         partType,
-        syntaxes: syntax === undefined ? [EXPLICIT_VR_LITTLE_ENDIAN] : syntax === '*' ? '*' : [syntax],
+        syntaxes: syntax === undefined ? [TRANSFER_SYNTAX.ExplicitVRLittleEndian] : syntax === '*' ? '*' : [syntax],
       });
     } else if (partType.startsWith('image/') || partType.startsWith('video/')) {
       wanted.push({ partType, syntaxes: syntax && syntax !== '*' ? [syntax] : '*' });

@@ -2,20 +2,21 @@
 import type { DicomJsonAttribute, DicomJsonDataset } from '../dicom/dicom-json.js';
 import { lookupTag, tagForKeyword } from '../dicom/dictionary.js';
 import { INSTANCE_TAGS, SERIES_TAGS, STUDY_TAGS } from '../dicom/qido-attributes.js';
+import { TAG_HEX } from '../dicom/tags.js';
 import { InvalidParameter } from '../http/errors.js';
 
 export type QueryLevel = 'study' | 'series' | 'instance';
 
 /** Attributes the service computes rather than copies from a file (PS3.18 Table 10.6.3-3 to -5). */
 export const COMPUTED = {
-  specificCharacterSet: '00080005',
-  instanceAvailability: '00080056',
-  modalitiesInStudy: '00080061',
-  retrieveUrl: '00081190',
-  numberOfStudyRelatedSeries: '00201206',
-  numberOfStudyRelatedInstances: '00201208',
-  numberOfSeriesRelatedInstances: '00201209',
-  availableTransferSyntaxUid: '00083002',
+  specificCharacterSet: TAG_HEX.SpecificCharacterSet,
+  instanceAvailability: TAG_HEX.InstanceAvailability,
+  modalitiesInStudy: TAG_HEX.ModalitiesInStudy,
+  retrieveUrl: TAG_HEX.RetrieveURL,
+  numberOfStudyRelatedSeries: TAG_HEX.NumberOfStudyRelatedSeries,
+  numberOfStudyRelatedInstances: TAG_HEX.NumberOfStudyRelatedInstances,
+  numberOfSeriesRelatedInstances: TAG_HEX.NumberOfSeriesRelatedInstances,
+  availableTransferSyntaxUid: TAG_HEX.AvailableTransferSyntaxUID,
 } as const;
 
 /** What each level returns without includefield: PS3.18 Table 10.6.3-3, -4 and -5 (plus StudyDescription, which every viewer lists). */
@@ -337,5 +338,7 @@ export function selectReturned(query: QidoQuery, dataset: DicomJsonDataset): Dic
 
 /** The unique key of a level (StudyInstanceUID, SeriesInstanceUID): always returned with results of lower levels. */
 function isKeyOf(level: QueryLevel, tag: string): boolean {
-  return (level === 'study' && tag === '0020000D') || (level === 'series' && tag === '0020000E');
+  return (
+    (level === 'study' && tag === TAG_HEX.StudyInstanceUID) || (level === 'series' && tag === TAG_HEX.SeriesInstanceUID)
+  );
 }

@@ -1,11 +1,12 @@
 // WADO-RS rendered and thumbnail resources (PS3.18 10.4.1.1.3, 10.4.1.1.6, 8.3.5): query, media type, one image out.
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { KEYS, MAX_RENDER_PIXELS, THUMBNAIL_MAX_PIXELS } from '../config.js';
-import { FrameOutOfRange } from '../dicom/frames.js';
+import { FrameOutOfRange, NoImage, UndecodablePixels } from '../dicom/errors.js';
 import { encodeJpeg } from '../dicom/jpeg.js';
 import type { WindowOverride } from '../dicom/render.js';
 import type { Size } from '../dicom/resize.js';
-import { InvalidParameter, NoImage, NotFound, UnprocessableImage } from '../http/errors.js';
+import { TAG_HEX } from '../dicom/tags.js';
+import { InvalidParameter, NotFound } from '../http/errors.js';
 import { parseWindow, resolveRendering, type Rendering } from '../http/png-query.js';
 import { renderAndCache, renderImage } from '../ingest/render-on-demand.js';
 import type { ObjectStore } from '../store/objects.js';
@@ -87,7 +88,7 @@ export function renderedType(event: APIGatewayProxyEvent): RenderedType {
 export function imageFacts(record: FileRecord): { width: number; height: number; frames: number } {
   const image = record.image;
   if (!image || image.state === 'NO_IMAGE') throw new NoImage();
-  if (image.state === 'UNRENDERABLE') throw new UnprocessableImage(image.reason);
+  if (image.state === 'UNRENDERABLE') throw new UndecodablePixels(image.reason);
   return { width: image.width, height: image.height, frames: record.number_of_frames ?? 1 };
 }
 
@@ -137,7 +138,7 @@ export async function renderedBytes(
 function instanceNumber(record: FileRecord): number {
   try {
     const levels = JSON.parse(record.dicomweb ?? '{}') as { instance?: Record<string, { Value?: unknown[] }> };
-    const value = levels.instance?.['00200013']?.Value?.[0];
+    const value = levels.instance?.[TAG_HEX.InstanceNumber]?.Value?.[0];
     return typeof value === 'number' ? value : Number.MAX_SAFE_INTEGER;
   } catch {
     return Number.MAX_SAFE_INTEGER;

@@ -5,7 +5,7 @@ import { parseDicom } from '../dicom/parse.js';
 import { NotFound } from '../http/errors.js';
 import type { ObjectStore } from '../store/objects.js';
 import type { FileRecord, RecordStore } from '../store/records.js';
-import { awaitProcessed } from '../store/wait.js';
+import { awaitProcessed, processingState, type ProcessingState } from '../store/wait.js';
 import { isSearchable, newestFirst } from './search.js';
 
 /** The most instances one study or series request gathers (a 10,000-slice series still fits). */
@@ -46,12 +46,15 @@ export async function instancesOf(records: RecordStore, address: InstanceAddress
   return [...bySop.values()].reverse();
 }
 
-/** The stored file of one instance URL (the newest copy when stored twice), waited for while it is processed. */
+/**
+ * The stored file of one instance URL (the newest copy when stored twice), waited for while it is processed: how its
+ * processing stands after the wait (lambdas/http/processing-state.ts turns that into the answer).
+ */
 export async function instanceRecord(
   records: RecordStore,
   address: Required<InstanceAddress>,
   waitMs: number,
-): Promise<FileRecord> {
+): Promise<ProcessingState> {
   const ids = await records.findBySopInstanceUid(address.sopUid);
   const candidates = (await Promise.all(ids.map((id) => records.get(id))))
     .filter((record): record is FileRecord => record !== undefined && isSearchable(record))
@@ -59,7 +62,7 @@ export async function instanceRecord(
     .sort(newestFirst);
   const chosen = candidates[0];
   if (!chosen) throw new NotFound('no instance with this UID in this series', 'INSTANCE_NOT_FOUND');
-  return chosen.status === 'PROCESSING' ? awaitProcessed(records, chosen.id, waitMs) : chosen;
+  return chosen.status === 'PROCESSING' ? awaitProcessed(records, chosen.id, waitMs) : processingState(chosen);
 }
 
 /** Waits (together, up to `waitMs`) for instances still being processed; those still not done are left out. */
@@ -68,9 +71,10 @@ export async function settled(records: RecordStore, instances: FileRecord[], wai
     instances.map(async (record) => {
       if (record.status !== 'PROCESSING') return record;
       try {
-        return await awaitProcessed(records, record.id, waitMs);
+        const found = await awaitProcessed(records, record.id, waitMs);
+        return found.state === 'ready' ? found.record : undefined;
       } catch {
-        return undefined;
+        return undefined; // a record that cannot be read now is left out, like one still processing
       }
     }),
   );

@@ -1,16 +1,12 @@
 // QIDO-RS searches: candidates from the study, series and file indexes (never a scan), matched, paged by offset/limit.
 import type { DicomJsonDataset } from '../dicom/dicom-json.js';
 import { UTF8_CHARACTER_SET, type QidoAttributes } from '../dicom/qido-attributes.js';
-import type { Page, PageRequest, SeriesSummary, StudySummary } from '../store/queries.js';
-import type { FileRecord, RecordStore } from '../store/records.js';
+import { TAG_HEX } from '../dicom/tags.js';
+import type { FileRecord, Page, PageRequest, RecordStore, SeriesSummary, StudySummary } from '../store/records.js';
 import { COMPUTED, matches, selectReturned, singleUid, type QidoQuery } from './qido.js';
 
 /** Index items one search may examine: beyond it the answer is cut short with a Warning (PS3.18 10.6.3.3). */
 export const MAX_EXAMINED_PER_SEARCH = 20_000;
-
-const STUDY_UID = '0020000D';
-const SERIES_UID = '0020000E';
-const SOP_INSTANCE_UID = '00080018';
 
 export interface SearchResult {
   datasets: DicomJsonDataset[];
@@ -35,7 +31,7 @@ export function studyDataset(study: StudySummary, root: string): DicomJsonDatase
     [COMPUTED.modalitiesInStudy]:
       study.modalities_in_study.length > 0 ? { vr: 'CS', Value: study.modalities_in_study } : { vr: 'CS' },
     [COMPUTED.retrieveUrl]: { vr: 'UR', Value: [`${root}/studies/${uid}`] },
-    [STUDY_UID]: ui(uid),
+    [TAG_HEX.StudyInstanceUID]: ui(uid),
     [COMPUTED.numberOfStudyRelatedSeries]: count(study.number_of_series),
     [COMPUTED.numberOfStudyRelatedInstances]: count(study.number_of_instances),
   };
@@ -49,8 +45,8 @@ export function seriesDataset(series: SeriesSummary, study: StudySummary | undef
     ...UTF8_CHARACTER_SET,
     [COMPUTED.instanceAvailability]: { vr: 'CS', Value: ['ONLINE'] },
     [COMPUTED.retrieveUrl]: { vr: 'UR', Value: [`${root}/studies/${studyUid}/series/${series.series_instance_uid}`] },
-    [STUDY_UID]: ui(studyUid),
-    [SERIES_UID]: ui(series.series_instance_uid),
+    [TAG_HEX.StudyInstanceUID]: ui(studyUid),
+    [TAG_HEX.SeriesInstanceUID]: ui(series.series_instance_uid),
     [COMPUTED.numberOfSeriesRelatedInstances]: count(series.number_of_instances),
   };
 }
@@ -77,9 +73,9 @@ export function instanceDataset(record: FileRecord, root: string): DicomJsonData
     ...UTF8_CHARACTER_SET,
     [COMPUTED.instanceAvailability]: { vr: 'CS', Value: ['ONLINE'] },
     [COMPUTED.retrieveUrl]: { vr: 'UR', Value: [`${root}/studies/${study}/series/${series}/instances/${sop}`] },
-    [STUDY_UID]: ui(study),
-    [SERIES_UID]: ui(series),
-    [SOP_INSTANCE_UID]: ui(sop),
+    [TAG_HEX.StudyInstanceUID]: ui(study),
+    [TAG_HEX.SeriesInstanceUID]: ui(series),
+    [TAG_HEX.SOPInstanceUID]: ui(sop),
   };
 }
 
@@ -146,7 +142,7 @@ async function defined<T>(promises: Promise<T | undefined>[]): Promise<T[]> {
 
 /** The study date range of a query when it is a plain range (served by the studies index's order). */
 function studyDateRange(query: QidoQuery): { from: string | null; to: string | null } | undefined {
-  const matcher = query.matchers.find((m) => m.tag === '00080020');
+  const matcher = query.matchers.find((m) => m.tag === TAG_HEX.StudyDate);
   const match = matcher && /^(\d{8})?(-)?(\d{8})?$/.exec(matcher.text);
   if (!match || (!match[1] && !match[3])) return undefined;
   return { from: match[1] ?? null, to: match[2] ? (match[3] ?? null) : (match[1] ?? null) };
@@ -154,7 +150,9 @@ function studyDateRange(query: QidoQuery): { from: string | null; to: string | n
 
 export async function searchStudies(records: RecordStore, query: QidoQuery, root: string): Promise<SearchResult> {
   const toDatasets = async (studies: StudySummary[]) => studies.map((study) => studyDataset(study, root));
-  const uids = query.matchers.find((m) => m.tag === STUDY_UID && m.vr === 'UI' && m.text && m.text !== '*');
+  const uids = query.matchers.find(
+    (m) => m.tag === TAG_HEX.StudyInstanceUID && m.vr === 'UI' && m.text && m.text !== '*',
+  );
   if (uids) {
     const studies = await defined(
       uids.text
@@ -174,7 +172,7 @@ export async function searchSeries(
   root: string,
   scope: SearchScope,
 ): Promise<SearchResult> {
-  const studyUid = scope.studyUid ?? singleUid(query, STUDY_UID);
+  const studyUid = scope.studyUid ?? singleUid(query, TAG_HEX.StudyInstanceUID);
   const studies = new Map<string, Promise<StudySummary | undefined>>();
   const studyOf = (uid: string) => {
     if (!studies.has(uid)) studies.set(uid, records.getStudy(uid));
@@ -186,7 +184,7 @@ export async function searchSeries(
         .filter((series) => !scope.studyUid || series.study_instance_uid === scope.studyUid)
         .map(async (series) => seriesDataset(series, await studyOf(series.study_instance_uid), root)),
     );
-  const seriesUid = singleUid(query, SERIES_UID);
+  const seriesUid = singleUid(query, TAG_HEX.SeriesInstanceUID);
   if (seriesUid) {
     const series = await records.getSeries(seriesUid);
     return collect(query, onePage(series ? [series] : []), toDatasets);
@@ -213,15 +211,15 @@ export async function searchInstances(
         return first;
       })
       .map((record) => instanceDataset(record, root));
-  const sopUid = singleUid(query, SOP_INSTANCE_UID);
+  const sopUid = singleUid(query, TAG_HEX.SOPInstanceUID);
   if (sopUid) {
     const ids = await records.findBySopInstanceUid(sopUid);
     const found = await defined(ids.map((id) => records.get(id)));
     found.sort(newestFirst);
     return collect(query, onePage(found), toDatasets);
   }
-  const seriesUid = scope.seriesUid ?? singleUid(query, SERIES_UID);
-  const studyUid = scope.studyUid ?? singleUid(query, STUDY_UID);
+  const seriesUid = scope.seriesUid ?? singleUid(query, TAG_HEX.SeriesInstanceUID);
+  const studyUid = scope.studyUid ?? singleUid(query, TAG_HEX.StudyInstanceUID);
   const filters = seriesUid ? { series_uid: seriesUid } : studyUid ? { study_uid: studyUid } : {};
   return collect(query, (page) => records.listFiles(filters, page), toDatasets);
 }

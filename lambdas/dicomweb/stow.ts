@@ -5,6 +5,8 @@ import { logger } from '../commons.js';
 import { MAX_UPLOAD_BODY_BYTES } from '../config.js';
 import type { DicomJsonDataset } from '../dicom/dicom-json.js';
 import { parseDicom, type ParsedDicom } from '../dicom/parse.js';
+import { TAG_HEX } from '../dicom/tags.js';
+import { clientError } from '../http/domain-errors.js';
 import { BadRequest, HttpError } from '../http/errors.js';
 import { parseAccept } from '../http/multipart-related.js';
 import { newFileRecord, storeFile } from '../ingest/store-file.js';
@@ -136,8 +138,9 @@ function readPart(part: StowPart, studyUid: string | undefined): ReadablePart | 
     parsed = parseDicom(part.bytes);
   } catch (error) {
     // InflatedTooLarge (413): a deflated file that inflates past what one Lambda parses.
-    if (error instanceof HttpError && error.status === 413) return failure(FAILURE_REASON.outOfResources, 'too large');
-    return failure(FAILURE_REASON.cannotUnderstand, error instanceof HttpError ? error.code : 'NOT_DICOM');
+    const refused = clientError(error);
+    if (refused?.status === 413) return failure(FAILURE_REASON.outOfResources, 'too large');
+    return failure(FAILURE_REASON.cannotUnderstand, refused ? refused.code : 'NOT_DICOM');
   }
   const record = newFileRecord({ filename: `stow-${part.index + 1}.dcm`, bytes: part.bytes, parsed });
   if (!record.sop_class_uid || !record.sop_instance_uid || !record.study_instance_uid || !record.series_instance_uid) {
@@ -185,7 +188,8 @@ async function storeOne(stores: Stores, readable: ReadablePart): Promise<StowOut
     // Exactly POST /dicom's pipeline: same record, same key, same processing, same undo on a fault.
     return stored(await storeFile(stores, { filename: record.filename, bytes: part.bytes, parsed }, record));
   } catch (error) {
-    if (error instanceof HttpError) return failure(FAILURE_REASON.outOfResources, error.code, record);
+    const refused = clientError(error);
+    if (refused) return failure(FAILURE_REASON.outOfResources, refused.code, record);
     throw error;
   }
 }
@@ -261,25 +265,25 @@ export function stowResponse(root: string, outcomes: readonly StowOutcome[], stu
   const studies = new Set(storedOnes.map((o) => o.studyUid));
   const study = studyUid ?? (studies.size === 1 ? [...studies][0] : undefined);
   const dataset: DicomJsonDataset = {
-    '00081190': study && storedOnes.length > 0 ? ur(`${root}/studies/${study}`) : { vr: 'UR' },
+    [TAG_HEX.RetrieveURL]: study && storedOnes.length > 0 ? ur(`${root}/studies/${study}`) : { vr: 'UR' },
   };
   if (failedOnes.length > 0) {
-    dataset['00081198'] = {
+    dataset[TAG_HEX.FailedSOPSequence] = {
       vr: 'SQ',
       Value: failedOnes.map((o) => ({
-        ...(o.sopClassUid ? { '00081150': ui(o.sopClassUid) } : {}),
-        ...(o.sopInstanceUid ? { '00081155': ui(o.sopInstanceUid) } : {}),
-        '00081197': { vr: 'US', Value: [o.reason] },
+        ...(o.sopClassUid ? { [TAG_HEX.ReferencedSOPClassUID]: ui(o.sopClassUid) } : {}),
+        ...(o.sopInstanceUid ? { [TAG_HEX.ReferencedSOPInstanceUID]: ui(o.sopInstanceUid) } : {}),
+        [TAG_HEX.FailureReason]: { vr: 'US', Value: [o.reason] },
       })),
     };
   }
   if (storedOnes.length > 0) {
-    dataset['00081199'] = {
+    dataset[TAG_HEX.ReferencedSOPSequence] = {
       vr: 'SQ',
       Value: storedOnes.map((o) => ({
-        '00081150': ui(o.sopClassUid),
-        '00081155': ui(o.sopInstanceUid),
-        '00081190': ur(instanceUrl(root, o)),
+        [TAG_HEX.ReferencedSOPClassUID]: ui(o.sopClassUid),
+        [TAG_HEX.ReferencedSOPInstanceUID]: ui(o.sopInstanceUid),
+        [TAG_HEX.RetrieveURL]: ur(instanceUrl(root, o)),
       })),
     };
   }

@@ -4,9 +4,10 @@ import { KEYS } from '../config.js';
 import { findAttribute, parseTagQuery, type AttributesDocument } from '../dicom/attributes.js';
 import { NotFound } from '../http/errors.js';
 import { httpHandler } from '../http/handler.js';
+import { processedRecord, stillProcessing } from '../http/processing-state.js';
 import { fileId, queryParameter } from '../http/request.js';
 import { json, redirect } from '../http/responses.js';
-import { awaitProcessed, requireProcessedOk } from '../store/wait.js';
+import { awaitProcessed } from '../store/wait.js';
 
 /** A Lambda response is at most 6 MB: larger documents are fetched from S3 directly. */
 export const MAX_INLINE_ATTRIBUTES_BYTES = 5_000_000;
@@ -21,7 +22,9 @@ export const handler = httpHandler('attributes', async (event) => {
   // there yet: still processing, failed, or no such file.
   let stored = await objects.get(KEYS.attributes(id));
   if (!stored) {
-    requireProcessedOk(await awaitProcessed(records, id, processingWaitMs()));
+    const found = await awaitProcessed(records, id, processingWaitMs());
+    if (found.state === 'processing') return stillProcessing(id);
+    processedRecord(found);
     stored = await objects.get(KEYS.attributes(id));
   }
   if (!stored) throw new NotFound('no DICOM file with this id', 'FILE_NOT_FOUND');

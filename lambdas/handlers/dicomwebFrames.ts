@@ -1,6 +1,7 @@
 // WADO-RS frames (PS3.18 10.4.1.1.4): one or several frames as stored or decoded, read from the original by ranges.
 import { getStores, processingWaitMs } from '../commons.js';
-import { FrameNotAcceptable, parseFrameList, retrieveFrames } from '../dicom/frames.js';
+import { FrameNotAcceptable } from '../dicom/errors.js';
+import { parseFrameList, retrieveFrames } from '../dicom/frames.js';
 import { createHash } from 'node:crypto';
 import { KEYS } from '../config.js';
 import { frameAccept, framesMeet, framesResponse, labelled, type FrameAccept } from '../dicomweb/frames-request.js';
@@ -10,8 +11,8 @@ import { instanceRecord } from '../dicomweb/retrieve.js';
 import { auditedFiles } from '../http/access.js';
 import { InvalidParameter } from '../http/errors.js';
 import { httpHandler } from '../http/handler.js';
+import { processedRecord, stillProcessing } from '../http/processing-state.js';
 import { originalSource } from '../ingest/render-on-demand.js';
-import { requireProcessedOk } from '../store/wait.js';
 
 /** How long the redirect to a large frames answer stays valid (a viewer follows it at once). */
 const ANSWER_URL_SECONDS = 300;
@@ -28,7 +29,9 @@ export const handler = httpHandler('dicomwebFrames', async (event) => {
   }
   const accepts = frameAccept(event);
   const { objects, records } = getStores();
-  const record = requireProcessedOk(await instanceRecord(records, address, processingWaitMs()));
+  const found = await instanceRecord(records, address, processingWaitMs());
+  if (found.state === 'processing') return stillProcessing(found.record.id);
+  const record = processedRecord(found);
   const source = originalSource(objects, record.id, record.object_version);
   // A stored file changes only when it is reprocessed, which moves modified_at.
   const caching = {

@@ -12,8 +12,8 @@ import {
 } from '../dicomweb/http.js';
 import { instanceMetadataText, instanceRecord, instancesOf, metadataArray, settled } from '../dicomweb/retrieve.js';
 import { httpHandler } from '../http/handler.js';
+import { processedRecord, stillProcessing } from '../http/processing-state.js';
 import { redirect } from '../http/responses.js';
-import { requireProcessedOk } from '../store/wait.js';
 
 const ANSWER_URL_SECONDS = 300;
 
@@ -26,9 +26,9 @@ export const handler = httpHandler('dicomwebMetadata', async (event) => {
   const root = dicomwebRoot(event);
   let text: string;
   if (seriesUid && sopUid) {
-    const record = requireProcessedOk(
-      await instanceRecord(records, { studyUid, seriesUid, sopUid }, processingWaitMs()),
-    );
+    const found = await instanceRecord(records, { studyUid, seriesUid, sopUid }, processingWaitMs());
+    if (found.state === 'processing') return stillProcessing(found.record.id);
+    const record = processedRecord(found);
     text = `[${await instanceMetadataText(objects, record, root)}]`;
   } else {
     // A series' or study's answer is assembled once and kept under answers/, named by what it depends on: the

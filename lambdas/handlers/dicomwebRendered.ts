@@ -1,16 +1,17 @@
 // WADO-RS rendered (instance, frame) and thumbnail (study, series, instance, frame) resources as image/jpeg or image/png.
 import { getStores, processingWaitMs } from '../commons.js';
+import { NoImage } from '../dicom/errors.js';
 import { parseFrameList } from '../dicom/frames.js';
 import { MAX_INLINE_ANSWER_BYTES, NotAcceptable, pathUid } from '../dicomweb/http.js';
 import { multipartRelated } from '../http/multipart-related.js';
 import { parseRenderedQuery, renderable, renderedBytes, renderedType, representative } from '../dicomweb/rendered.js';
 import { instanceRecord, instancesOf, settled } from '../dicomweb/retrieve.js';
 import { auditedFiles } from '../http/access.js';
-import { InvalidParameter, NoImage } from '../http/errors.js';
+import { InvalidParameter } from '../http/errors.js';
 import { httpHandler } from '../http/handler.js';
+import { processedRecord, stillProcessing } from '../http/processing-state.js';
 import { binary } from '../http/responses.js';
 import type { FileRecord } from '../store/records.js';
-import { requireProcessedOk } from '../store/wait.js';
 
 /** A series' or study's rendered resource renders at most this many images in one answer. */
 const MAX_RENDERED_PARTS = 100;
@@ -63,7 +64,9 @@ export const handler = httpHandler('dicomwebRendered', async (event) => {
   }
   let record: FileRecord | undefined;
   if (seriesUid && sopUid) {
-    record = requireProcessedOk(await instanceRecord(stores.records, { studyUid, seriesUid, sopUid }, waitMs));
+    const found = await instanceRecord(stores.records, { studyUid, seriesUid, sopUid }, waitMs);
+    if (found.state === 'processing') return stillProcessing(found.record.id);
+    record = processedRecord(found);
   } else {
     const instances = await instancesOf(stores.records, { studyUid, ...(seriesUid ? { seriesUid } : {}) });
     record = representative(await settled(stores.records, instances, waitMs));

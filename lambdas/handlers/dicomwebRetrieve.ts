@@ -9,9 +9,9 @@ import { auditedFiles } from '../http/access.js';
 import { NotFound } from '../http/errors.js';
 import { httpHandler } from '../http/handler.js';
 import { multipartRelated } from '../http/multipart-related.js';
+import { processedRecord, stillProcessing } from '../http/processing-state.js';
 import { binary, redirect } from '../http/responses.js';
 import type { FileRecord } from '../store/records.js';
-import { requireProcessedOk } from '../store/wait.js';
 
 const DOWNLOAD_URL_SECONDS = 300;
 
@@ -50,9 +50,9 @@ export const handler = httpHandler('dicomwebRetrieve', async (event) => {
 
   if (event.pathParameters?.path !== undefined) {
     acceptedSyntax(event, 'application/octet-stream');
-    const record = requireProcessedOk(
-      await instanceRecord(records, { studyUid, seriesUid: seriesUid!, sopUid: sopUid! }, waitMs),
-    );
+    const found = await instanceRecord(records, { studyUid, seriesUid: seriesUid!, sopUid: sopUid! }, waitMs);
+    if (found.state === 'processing') return stillProcessing(found.record.id);
+    const record = processedRecord(found);
     const bytes = await bulkData(objects, record, event.pathParameters.path);
     const { body, contentType } = multipartRelated(
       [{ contentType: 'application/octet-stream', bytes }],
@@ -67,10 +67,18 @@ export const handler = httpHandler('dicomwebRetrieve', async (event) => {
   }
 
   const wanted = acceptedSyntax(event, 'application/dicom');
-  const chosen =
-    seriesUid && sopUid
-      ? [requireProcessedOk(await instanceRecord(records, { studyUid, seriesUid, sopUid }, waitMs))]
-      : await settled(records, await instancesOf(records, { studyUid, ...(seriesUid ? { seriesUid } : {}) }), waitMs);
+  let chosen: FileRecord[];
+  if (seriesUid && sopUid) {
+    const found = await instanceRecord(records, { studyUid, seriesUid, sopUid }, waitMs);
+    if (found.state === 'processing') return stillProcessing(found.record.id);
+    chosen = [processedRecord(found)];
+  } else {
+    chosen = await settled(
+      records,
+      await instancesOf(records, { studyUid, ...(seriesUid ? { seriesUid } : {}) }),
+      waitMs,
+    );
+  }
   requireStoredSyntax(wanted, chosen);
   const total = chosen.reduce((sum, record) => sum + record.size_bytes, 0);
   if (total > MAX_INLINE_ANSWER_BYTES) {

@@ -4,10 +4,10 @@ import { DOWNLOAD_URL_SECONDS, KEYS, MAX_INLINE_FILE_BYTES } from '../config.js'
 import { attachmentDisposition } from '../http/content-disposition.js';
 import { NotFound } from '../http/errors.js';
 import { httpHandler } from '../http/handler.js';
+import { requireProcessedOk, requireRecord, stillProcessing } from '../http/processing-state.js';
 import { fileId } from '../http/request.js';
 import { binary, redirect } from '../http/responses.js';
 import { withDeadlineApplied } from '../store/records.js';
-import { requireProcessedOk, requireRecord, StillProcessing } from '../store/wait.js';
 
 const NOT_STORED = 'the original file is not stored';
 
@@ -20,7 +20,7 @@ export const handler = httpHandler('file', async (event) => {
   const stored = await objects.head(KEYS.upload(id), version);
   if (!stored) {
     // A direct upload whose bytes are still on their way; a file that failed says why (422).
-    if (record.status === 'PROCESSING') throw new StillProcessing(id, 5);
+    if (record.status === 'PROCESSING') return stillProcessing(id, 5);
     requireProcessedOk(record);
     throw new NotFound(NOT_STORED, 'FILE_NOT_STORED');
   }

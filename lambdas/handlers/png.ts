@@ -2,12 +2,14 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { getStores, processingWaitMs } from '../commons.js';
 import { KEYS, MAX_INLINE_PNG_BYTES } from '../config.js';
-import { NoImage, NotFound, UnprocessableImage } from '../http/errors.js';
+import { NoImage, UndecodablePixels } from '../dicom/errors.js';
+import { NotFound } from '../http/errors.js';
 import { httpHandler } from '../http/handler.js';
 import { parsePngQuery, resolveRendering } from '../http/png-query.js';
+import { processedRecord, stillProcessing } from '../http/processing-state.js';
 import { fileId, header } from '../http/request.js';
 import { binary, redirect } from '../http/responses.js';
-import { awaitProcessed, requireProcessedOk } from '../store/wait.js';
+import { awaitProcessed } from '../store/wait.js';
 
 const PRESIGNED_URL_SECONDS = 300;
 
@@ -43,10 +45,12 @@ export const handler = httpHandler('png', async (event) => {
     const stored = await objects.getTagged(KEYS.png(id));
     if (stored) return defaultPng(event, stored, presignDefault);
   }
-  const record = requireProcessedOk(await awaitProcessed(records, id, processingWaitMs()));
+  const found = await awaitProcessed(records, id, processingWaitMs());
+  if (found.state === 'processing') return stillProcessing(id);
+  const record = processedRecord(found);
   const image = record.image;
   if (!image || image.state === 'NO_IMAGE') throw new NoImage();
-  if (image.state === 'UNRENDERABLE') throw new UnprocessableImage(image.reason);
+  if (image.state === 'UNRENDERABLE') throw new UndecodablePixels(image.reason);
   const frames = record.number_of_frames ?? 1;
   const rendering = resolveRendering(id, query, { width: image.width, height: image.height, frames });
   if (rendering.source === 'default') {

@@ -1,4 +1,5 @@
-// One error family that carries an HTTP status and a stable code; the handler wrapper maps it to a response.
+// One error family that carries an HTTP status and a stable code; the handler wrapper maps it to a response. The
+// domain's errors (lambdas/dicom/errors.ts) name no status: lambdas/http/domain-errors.ts maps them onto this family.
 
 export class HttpError extends Error {
   constructor(
@@ -49,26 +50,5 @@ export class ServiceUnavailable extends HttpError {
 export class PayloadTooLarge extends HttpError {
   constructor(message: string, code = 'PAYLOAD_TOO_LARGE') {
     super(413, code, message);
-  }
-}
-
-/** The file is DICOM but its image cannot be rendered (unsupported or corrupt pixel data). */
-export class UnprocessableImage extends HttpError {
-  constructor(message: string, code = 'IMAGE_NOT_RENDERABLE') {
-    super(422, code, message);
-  }
-}
-
-/** The object is DICOM but carries no pixel data (SR, RTSTRUCT, waveform...). */
-export class NoImage extends NotFound {
-  constructor() {
-    super('this DICOM object has no image', 'NO_IMAGE');
-  }
-}
-
-/** The bytes are not a DICOM file we can read. */
-export class NotDicom extends BadRequest {
-  constructor(reason: string) {
-    super(`not a DICOM file: ${reason}`, 'NOT_DICOM');
   }
 }

@@ -1,25 +1,26 @@
-// The handler wrapper: checks the query string against the route table, runs a route, maps HttpErrors to API.md's
-// JSON error body, adds CORS, logs and audits without PHI.
+// The handler wrapper: checks the query string against the route table, runs a route, maps HttpErrors (and the
+// domain's errors, through lambdas/http/domain-errors.ts) to API.md's JSON error body, adds CORS, logs and audits
+// without PHI.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { logger } from '../commons.js';
 import { AUDIT_FILE_IDS_HEADER, writeAudit } from './access.js';
 import { withCors } from './cors.js';
-import { HttpError } from './errors.js';
+import { clientError } from './domain-errors.js';
+import type { HttpError } from './errors.js';
 import { checkQuery, routeServed, routesOf } from './query.js';
 import { json } from './responses.js';
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
 export function errorResponse(error: HttpError): APIGatewayProxyResult {
-  const body = error.status >= 400 ? { error: error.message, code: error.code, ...error.extra.body } : error.extra.body;
-  return json(error.status, body, error.extra.headers);
+  return json(error.status, { error: error.message, code: error.code, ...error.extra.body }, error.extra.headers);
 }
 
 /**
  * Wraps a route (a route name, or the handler module several routes share): a query parameter its route does not
- * declare, or a value that does not fit, is 400 before it runs (lambdas/http/query.ts). HttpErrors become their
- * status; anything else is a bug, logged with the request id, 500. Every answer gets the CORS headers for its Origin;
- * a route with `audit` in the route table writes its audit line.
+ * declare, or a value that does not fit, is 400 before it runs (lambdas/http/query.ts). HttpErrors, and the domain's
+ * and the store's errors, become their status; anything else is a bug, logged with the request id, 500. Every answer
+ * gets the CORS headers for its Origin; a route with `audit` in the route table writes its audit line.
  */
 export function httpHandler(route: string, run: ApiHandler): ApiHandler {
   const routes = routesOf(route);
@@ -33,8 +34,9 @@ export function httpHandler(route: string, run: ApiHandler): ApiHandler {
       if (served) checkQuery(served, event);
       response = await run(event);
     } catch (error) {
-      if (error instanceof HttpError) {
-        response = errorResponse(error);
+      const client = clientError(error);
+      if (client) {
+        response = errorResponse(client);
       } else {
         // Error messages from our code and the SDK carry no attribute values; stacks point at the bug.
         logger.error('unhandled error', { route, requestId, error: error as Error });

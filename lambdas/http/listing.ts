@@ -1,9 +1,17 @@
 // The listing requests (GET /dicom, POST /dicom/search, the study routes): validated filters in, one page out.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { getStores, logger } from '../commons.js';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, PROCESSING_STATUSES } from '../store/queries.js';
-import type { FileFilters, Page, SeriesSummary, StudyDateRange, StudySummary } from '../store/queries.js';
-import type { ProcessingStatus } from '../store/records.js';
+import { TAG_HEX } from '../dicom/tags.js';
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../store/queries.js';
+import {
+  PROCESSING_STATUSES,
+  type FileFilters,
+  type Page,
+  type ProcessingStatus,
+  type SeriesSummary,
+  type StudyDateRange,
+  type StudySummary,
+} from '../store/records.js';
 import { toFileRecordJson } from '../store/record-json.js';
 import { openCursor, queryFingerprint, sealCursor } from './cursor.js';
 import { BadRequest, InvalidParameter, NotFound } from './errors.js';
@@ -223,9 +231,9 @@ const firstValue = (series: SeriesSummary, tag: string): unknown =>
   (series.dicomweb[tag] as { Value?: unknown[] } | undefined)?.Value?.[0];
 
 function studySeriesJson(series: SeriesSummary): StudySeriesJson {
-  const number = firstValue(series, '00200011');
-  const description = firstValue(series, '0008103E');
-  const modality = firstValue(series, '00080060');
+  const number = firstValue(series, TAG_HEX.SeriesNumber);
+  const description = firstValue(series, TAG_HEX.SeriesDescription);
+  const modality = firstValue(series, TAG_HEX.Modality);
   return {
     series_instance_uid: series.series_instance_uid,
     series_number: typeof number === 'number' && Number.isInteger(number) ? number : null,

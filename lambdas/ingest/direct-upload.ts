@@ -13,9 +13,9 @@ import {
 } from '../config.js';
 import { BadRequest, Conflict, PayloadTooLarge } from '../http/errors.js';
 import { sanitizeFilename } from '../http/multipart.js';
+import { requireRecord } from '../http/processing-state.js';
 import type { UploadedPart } from '../store/objects.js';
 import { secondsFromNow, withDeadlineApplied, type FileRecord } from '../store/records.js';
-import { requireRecord } from '../store/wait.js';
 
 export interface DirectUploadRequest {
   filename: string;

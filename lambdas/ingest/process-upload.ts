@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { logger, type Stores } from '../commons.js';
 import { KEYS, PROCESSING_DEADLINE_SECONDS } from '../config.js';
 import { DERIVED_SCHEMA_VERSION, processDicom, type ProcessOutcome } from '../dicom/process.js';
-import { BadRequest, HttpError } from '../http/errors.js';
+import { clientError } from '../http/domain-errors.js';
+import { BadRequest } from '../http/errors.js';
 import { deleteCachedRenderings, deleteFileObjects } from '../store/file-objects.js';
 import { secondsFromNow } from '../store/records.js';
 
@@ -70,12 +71,14 @@ export async function processUpload(
     }
     outcome = await processDicom(bytes);
   } catch (error) {
-    if (!(error instanceof HttpError)) throw error;
-    await records.markFailed(id, error.message);
+    // The file's fault (not DICOM, too large inflated, a size that lies) fails it; anything else is a bug, retried.
+    const refused = clientError(error);
+    if (!refused) throw error;
+    await records.markFailed(id, refused.message);
     // Bytes never seen as DICOM are worth nothing; a file once READY keeps its original (a parser
     // regression must not destroy the archive: fix, then reprocess).
     await deleteFileObjects(objects, id, { keepOriginal: Boolean(record.schema_version) });
-    logger.warn('processing failed', { id, code: error.code, bytes: bytes.length });
+    logger.warn('processing failed', { id, code: refused.code, bytes: bytes.length });
     return;
   }
 

@@ -2,8 +2,8 @@
 import type { Stores } from '../commons.js';
 import { KEYS, PROCESSING_DEADLINE_SECONDS } from '../config.js';
 import { Conflict, NotFound } from '../http/errors.js';
+import { requireRecord } from '../http/processing-state.js';
 import { secondsFromNow } from '../store/records.js';
-import { requireRecord } from '../store/wait.js';
 
 /**
  * A copy of the object onto itself fires ObjectCreated:Copy in S3 and in the local emulator alike,

@@ -1,7 +1,7 @@
 // Pages through the listing indexes: picks the index that serves a filter set, merges its shards newest first.
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TABLE, type IndexDefinition } from '../config.js';
-import { BadRequest } from '../http/errors.js';
+import { InvalidPagePosition } from './errors.js';
 import { allFilesPartition, modalityPartition, statusPartition } from './index-keys.js';
 import { MAX_EXAMINED_PER_PAGE, MAX_PAGE_LIMIT, type FileFilters, type Page, type PageRequest } from './queries.js';
 
@@ -249,7 +249,7 @@ function encodePosition(position: Position): string {
 function decodePosition(text: string, plan: QueryPlan): Position {
   const key = text.slice(2);
   if (!/^[ix]:/.test(text) || !plan.keyPattern.test(key)) {
-    throw new BadRequest('the cursor does not belong to this query; start again without a cursor', 'INVALID_CURSOR');
+    throw new InvalidPagePosition('the cursor does not belong to this query; start again without a cursor');
   }
   return { key, inclusive: text.startsWith('i') };
 }

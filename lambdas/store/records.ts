@@ -1,30 +1,15 @@
-// The file record model and the RecordStore interface the handlers depend on.
-import type { DicomInfo } from '../dicom/attributes.js';
-import type { FileFilters, Page, PageRequest, SeriesSummary, StudyFilters, StudySummary } from './queries.js';
+// The store's model, all of it: the file record, what a listing asks for and gets back (filters, pages, study and
+// series rows), and the RecordStore interface the handlers depend on. What the domain found in a file (dicom_info,
+// identifiers, image state) is the domain's model (lambdas/dicom/model.ts), kept here as it is.
+import type { DicomJsonDataset } from '../dicom/dicom-json.js';
+import type { DicomIdentifiers, DicomInfo, ImageState, ProcessedResult } from '../dicom/model.js';
+
+/** What the processor found, as the record keeps it (RecordStore.markReady takes a ProcessedResult). */
+export type { DicomIdentifiers, ImageState, ProcessedResult };
 
 export type ProcessingStatus = 'PROCESSING' | 'READY' | 'FAILED';
 
-/** What became of the image when the processor rendered it. */
-export type ImageState =
-  | { state: 'RENDERED'; png_bytes: number; width: number; height: number }
-  | { state: 'NO_IMAGE' }
-  | { state: 'UNRENDERABLE'; reason: string };
-
-/** Identifiers kept beside dicom_info, top-level so the listing indexes can key on them. */
-export interface DicomIdentifiers {
-  /** PatientID, Modality (upper case) and StudyDate (YYYYMMDD); null when absent or not indexable. */
-  patient_id: string | null;
-  modality: string | null;
-  study_date: string | null;
-  sop_instance_uid: string | null;
-  sop_class_uid: string | null;
-  study_instance_uid: string | null;
-  series_instance_uid: string | null;
-  transfer_syntax_uid: string | null;
-  number_of_frames: number | null;
-  /** JSON text of the QIDO-RS attributes (lambdas/dicom/qido-attributes.ts QidoAttributes); absent on older records. */
-  dicomweb?: string;
-}
+export const PROCESSING_STATUSES: readonly ProcessingStatus[] = ['PROCESSING', 'READY', 'FAILED'];
 
 /** A file the client sends straight to S3 (POST /dicom/uploads); removed from the record when the bytes arrive. */
 export interface DirectUpload {
@@ -69,13 +54,6 @@ export interface FileRecord extends DicomIdentifiers {
   duplicate_of?: string[];
 }
 
-export interface ProcessedResult extends DicomIdentifiers {
-  dicom_info: DicomInfo;
-  image: ImageState;
-  attribute_count: number;
-  schema_version: number;
-}
-
 /** What the processor learns about the bytes before parsing them. */
 export interface ReceivedObject {
   size_bytes: number;
@@ -100,6 +78,70 @@ export function withDeadlineApplied(record: FileRecord, now = Date.now()): FileR
     ? `the upload did not arrive before its URLs expired (${record.upload.expires_at}); start a new upload`
     : `processing did not finish by ${record.processing_deadline}; retry with POST /dicom/${record.id}/reprocess`;
   return { ...record, status: 'FAILED', error };
+}
+
+/** An inclusive study date range, YYYYMMDD each; null is open. */
+export interface StudyDateRange {
+  from: string | null;
+  to: string | null;
+}
+
+/** The listing filters; all given ones must match (AND). */
+export interface FileFilters {
+  patient_id?: string;
+  modality?: string;
+  study_date?: StudyDateRange;
+  study_uid?: string;
+  series_uid?: string;
+  status?: ProcessingStatus;
+}
+
+/** What GET /studies filters on: the study date, served by the order of the studies index itself. */
+export type StudyFilters = Pick<FileFilters, 'study_date'>;
+
+export interface PageRequest {
+  limit: number;
+  /** The `next` of the previous page (opaque to callers). */
+  after?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Where the next page starts; null when this is the last page. */
+  next: string | null;
+  /** Index items read (matching or not) and the read capacity they cost: for logs and the bench. */
+  examined: number;
+  readUnits: number;
+  /** Which index served the page (for logs; never a filter value). */
+  index: string;
+}
+
+/** One row of GET /studies: maintained per StudyInstanceUID as files arrive and go. */
+export interface StudySummary {
+  study_instance_uid: string;
+  patient_id: string | null;
+  patient_name: string | null;
+  study_date: string | null;
+  study_description: string | null;
+  modalities_in_study: string[];
+  number_of_instances: number;
+  number_of_series: number;
+  created_at: string;
+  modified_at: string;
+  /** The study-level QIDO-RS attributes (DICOM JSON) of the latest file counted in; not part of GET /studies. */
+  dicomweb: DicomJsonDataset;
+}
+
+/** One series (DICOMweb QIDO-RS): maintained per SeriesInstanceUID as files arrive and go. */
+export interface SeriesSummary {
+  series_instance_uid: string;
+  study_instance_uid: string;
+  modality: string | null;
+  number_of_instances: number;
+  created_at: string;
+  modified_at: string;
+  /** The series-level QIDO-RS attributes (DICOM JSON) of the latest file counted in. */
+  dicomweb: DicomJsonDataset;
 }
 
 export interface RecordStore {

@@ -1,48 +1,35 @@
-// Record look-ups for reads: 404 when missing, and a bounded wait for files still being processed.
-import { HttpError, NotFound } from '../http/errors.js';
+// A bounded wait for the processor: how a file's processing stands, once it is done or the wait is over.
 import { withDeadlineApplied, type FileRecord, type RecordStore } from './records.js';
 
-export async function requireRecord(records: RecordStore, id: string): Promise<FileRecord> {
-  const record = await records.get(id);
-  if (!record) throw new NotFound('no DICOM file with this id', 'FILE_NOT_FOUND');
-  return record;
-}
+/** How a read finds a file: gone, still being processed after the wait, or done (READY or FAILED, with the reason). */
+export type ProcessingState =
+  | { state: 'missing' }
+  | { state: 'processing'; record: FileRecord }
+  | { state: 'failed'; record: FileRecord }
+  | { state: 'ready'; record: FileRecord };
 
-/** 202 with Retry-After: the file exists but its processing has not finished. */
-export class StillProcessing extends HttpError {
-  constructor(id: string, retryAfterSeconds: number) {
-    super(202, 'PROCESSING', 'the file is still being processed; retry shortly', {
-      headers: { 'Retry-After': String(retryAfterSeconds) },
-      body: { id, status: 'PROCESSING' },
-    });
-  }
+/** The state of a record as readers see it (PROCESSING past its deadline is FAILED). */
+export function processingState(record: FileRecord | undefined): ProcessingState {
+  if (!record) return { state: 'missing' };
+  const seen = withDeadlineApplied(record);
+  if (seen.status === 'PROCESSING') return { state: 'processing', record: seen };
+  if (seen.status === 'FAILED') return { state: 'failed', record: seen };
+  return { state: 'ready', record: seen };
 }
 
 /** Waits up to waitMs for the processor to finish (API.md: POST then GET works without a retry loop). */
-export async function awaitProcessed(records: RecordStore, id: string, waitMs: number): Promise<FileRecord> {
+export async function awaitProcessed(records: RecordStore, id: string, waitMs: number): Promise<ProcessingState> {
   const started = Date.now();
   const deadline = started + waitMs;
   for (;;) {
-    const record = withDeadlineApplied(await requireRecord(records, id));
-    if (record.status !== 'PROCESSING') return record;
+    const found = processingState(await records.get(id));
+    if (found.state !== 'processing') return found;
     const now = Date.now();
     const remaining = deadline - now;
-    if (remaining <= 0) throw new StillProcessing(id, 2);
+    if (remaining <= 0) return found;
     // Each wait is a quarter of the time waited so far (4-250 ms): a file done at t is seen by
     // ~1.25 t, however long it takes; ~50 reads over 8 s (the 1.5x back-off from 5 ms made ~40).
     const delay = Math.min(Math.max((now - started) / 4, 4), 250);
     await new Promise((resolve) => setTimeout(resolve, Math.min(delay, remaining)));
   }
-}
-
-/** A record whose processing failed has no attributes or image to serve: 422 with the reason. */
-export function requireProcessedOk(record: FileRecord): FileRecord {
-  if (record.status === 'FAILED') {
-    throw new HttpError(
-      422,
-      'PROCESSING_FAILED',
-      `the file could not be processed: ${record.error ?? 'unknown reason'}`,
-    );
-  }
-  return record;
 }

@@ -1,13 +1,13 @@
 // Runs mutated files through the processor's pure pipeline and classifies what happened.
 import { processDicom } from '../../lambdas/dicom/process.js';
-import { HttpError } from '../../lambdas/http/errors.js';
+import { clientError } from '../../lambdas/http/domain-errors.js';
 import { mutate, random, seedFiles } from './mutations.js';
 
 export interface FuzzReport {
   cases: number;
   accepted: number;
   rejected: Record<string, number>;
-  /** Seeds whose case threw something other than a 4xx HttpError: bugs. */
+  /** Seeds whose case threw something other than a 4xx error answer: bugs. */
   crashes: { seed: number; error: string }[];
 }
 
@@ -24,8 +24,9 @@ export async function fuzzPipeline(firstSeed: number, cases: number, deadlineMs 
       await processDicom(bytes);
       report.accepted++;
     } catch (error) {
-      if (error instanceof HttpError && error.status >= 400 && error.status < 500) {
-        report.rejected[error.code] = (report.rejected[error.code] ?? 0) + 1;
+      const answer = clientError(error);
+      if (answer && answer.status >= 400 && answer.status < 500) {
+        report.rejected[answer.code] = (report.rejected[answer.code] ?? 0) + 1;
       } else {
         report.crashes.push({
           seed,

@@ -11,7 +11,7 @@ import {
   type AttributesDocument,
 } from '../../lambdas/dicom/attributes.js';
 import { parseDicom } from '../../lambdas/dicom/parse.js';
-import { BadRequest, NotFound } from '../../lambdas/http/errors.js';
+import { clientError } from '../../lambdas/http/domain-errors.js';
 import {
   buildDeflatedDicom,
   buildDicom,
@@ -532,14 +532,21 @@ describe('?tag= lookups', () => {
         }
         return undefined;
       })();
-      expect(error).toBeInstanceOf(BadRequest);
-      expect((error as BadRequest).status).toBe(400);
-      expect((error as BadRequest).message).toContain('GGGG,EEEE');
+      const answer = clientError(error);
+      expect(answer?.status).toBe(400);
+      expect(answer?.code).toBe('INVALID_TAG');
+      expect(answer?.message).toContain('GGGG,EEEE');
     },
   );
 
   it('answers 404 naming the tag when the file lacks it', () => {
-    expect(() => findAttribute(doc, 'Rows')).toThrow(NotFound);
+    let missing: unknown;
+    try {
+      findAttribute(doc, 'Rows');
+    } catch (error) {
+      missing = error;
+    }
+    expect(clientError(missing)?.status).toBe(404);
     expect(() => findAttribute(doc, '0028,0010')).toThrow(/\(0028,0010\) Rows/);
     expect(() => findAttribute(doc, '0029,1010')).toThrow(/\(0029,1010\)/);
   });

@@ -15,7 +15,7 @@ import {
   type DicomJsonOptions,
 } from '../../lambdas/dicom/dicom-json.js';
 import { parseDicom } from '../../lambdas/dicom/parse.js';
-import { NotDicom } from '../../lambdas/http/errors.js';
+import { NotDicom } from '../../lambdas/dicom/errors.js';
 import {
   buildDicom,
   buildEncapsulatedDicom,

@@ -3,17 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ByteSource } from '../../lambdas/dicom/frame-source.js';
-import {
-  FrameNotAcceptable,
-  FrameOutOfRange,
-  frameMediaType,
-  parseFrameList,
-  retrieveFrames,
-  type FrameSyntaxRequest,
-} from '../../lambdas/dicom/frames.js';
+import { frameMediaType, parseFrameList, retrieveFrames, type FrameSyntaxRequest } from '../../lambdas/dicom/frames.js';
 import { parseDicom, type ParsedDicom } from '../../lambdas/dicom/parse.js';
 import { decodeFrame, decodeFrameAsync, isNativeTransferSyntax } from '../../lambdas/dicom/pixels.js';
-import { HttpError } from '../../lambdas/http/errors.js';
+import { clientError } from '../../lambdas/http/domain-errors.js';
+import type { HttpError } from '../../lambdas/http/errors.js';
 import {
   TS,
   buildDeflatedDicom,
@@ -43,14 +37,16 @@ function source(bytes: Uint8Array): ByteSource & { bytesRead: number; reads: num
   return counted;
 }
 
+/** The error answer the client would get. */
 async function failure(run: () => Promise<unknown>): Promise<HttpError> {
   try {
     await run();
   } catch (error) {
-    if (error instanceof HttpError) return error;
+    const answer = clientError(error);
+    if (answer) return answer;
     throw error;
   }
-  throw new Error('expected an HttpError');
+  throw new Error('expected an error answer');
 }
 
 function imagePixelModule(o: {
@@ -248,7 +244,7 @@ describe('retrieveFrames: native syntaxes', () => {
     const { file } = native16(TS.explicitLE);
     for (const frames of [[5], [1, 5], [0]]) {
       const error = await failure(() => retrieveFrames(source(file), frames, '*'));
-      expect(error).toBeInstanceOf(FrameOutOfRange);
+      expect(error.code).toBe('FRAME_NOT_FOUND');
       expect(error.status).toBe(404);
       expect(error.message).toContain('4 frame');
     }
@@ -257,7 +253,6 @@ describe('retrieveFrames: native syntaxes', () => {
   it('a native file asked for only in a compressed syntax is FrameNotAcceptable (406) naming the stored syntax', async () => {
     const { file } = native16(TS.explicitBE);
     const error = await failure(() => retrieveFrames(source(file), [1], ['1.2.840.10008.1.2.4.50']));
-    expect(error).toBeInstanceOf(FrameNotAcceptable);
     expect(error.status).toBe(406);
     expect(error.code).toBe('NOT_ACCEPTABLE');
     expect(error.message).toContain('Explicit VR Big Endian (1.2.840.10008.1.2.2)');
@@ -368,7 +363,7 @@ describe('retrieveFrames: encapsulated syntaxes', () => {
     const error = await failure(() =>
       retrieveFrames(source(file), [1], ['1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2']),
     );
-    expect(error).toBeInstanceOf(FrameNotAcceptable);
+    expect(error.code).toBe('NOT_ACCEPTABLE');
     expect(error.status).toBe(406);
     expect(error.message).toContain('RLE Lossless (1.2.840.10008.1.2.5)');
   });
@@ -376,7 +371,7 @@ describe('retrieveFrames: encapsulated syntaxes', () => {
   it('a frame past Number of Frames is FrameOutOfRange (404)', async () => {
     const { file } = rle16();
     const error = await failure(() => retrieveFrames(source(file), [1, 4], '*'));
-    expect(error).toBeInstanceOf(FrameOutOfRange);
+    expect(error.code).toBe('FRAME_NOT_FOUND');
     expect(error.message).toContain('3 frame');
   });
 });

@@ -4,12 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { buildAttributes } from '../../lambdas/dicom/attributes.js';
 import '../../lambdas/dicom/codecs/index.js';
 import { codedColourSpace } from '../../lambdas/dicom/codecs/jpeg-dct.js';
+import { NotDicom } from '../../lambdas/dicom/errors.js';
 import { StoredFrameReader, type ByteSource } from '../../lambdas/dicom/frame-source.js';
 import { parseDicom } from '../../lambdas/dicom/parse.js';
-import { decodeFrameAsync, PIXEL_DATA_TAG } from '../../lambdas/dicom/pixels.js';
+import { decodeFrameAsync } from '../../lambdas/dicom/pixels.js';
 import { processDicom } from '../../lambdas/dicom/process.js';
 import { renderFrameAsync } from '../../lambdas/dicom/render.js';
-import { NotDicom } from '../../lambdas/http/errors.js';
+import { TAGS } from '../../lambdas/dicom/tags.js';
 import {
   TS,
   buildDicom,
@@ -186,7 +187,7 @@ describe('encapsulated fragments that hold the bytes of delimiters', () => {
         { transferSyntax: TS.rle, offsetTable },
       );
       const parsed = parseDicom(file);
-      expect(parsed.dataSet.elements[PIXEL_DATA_TAG]!.fragments).toHaveLength(3);
+      expect(parsed.dataSet.elements[TAGS.PixelData]!.fragments).toHaveLength(3);
       for (const [index, { pixels }] of frames.entries()) {
         expect([...(await decodeFrameAsync(parsed, index)).samples]).toEqual([...pixels]);
       }

@@ -1,7 +1,7 @@
 // Parsing: which bytes are DICOM, in every encoding the fixtures can build, and which are refused.
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { NotDicom } from '../../lambdas/http/errors.js';
+import { NotDicom } from '../../lambdas/dicom/errors.js';
 import { parseDicom } from '../../lambdas/dicom/parse.js';
 import { buildDicom, encodeDataset, patientElements, sampleCt, TS } from '../fixtures/dicom-builder.js';
 

@@ -5,7 +5,7 @@ import { readFrameForRendering, type ByteSource } from '../../lambdas/dicom/fram
 import { parseDicom } from '../../lambdas/dicom/parse.js';
 import { renderFrame, renderFrameAsync, type RenderedImage } from '../../lambdas/dicom/render.js';
 import { downscale, fitWithin } from '../../lambdas/dicom/resize.js';
-import { HttpError } from '../../lambdas/http/errors.js';
+import { clientError } from '../../lambdas/http/domain-errors.js';
 import { parsePngQuery, resolveRendering, type PngQuery } from '../../lambdas/http/png-query.js';
 import { buildDicom, framesWithValues, imageElements, patientElements } from '../fixtures/dicom-builder.js';
 import { apiEvent } from '../support/events.js';
@@ -22,12 +22,18 @@ function failure(run: () => unknown): { status: number; code: string; parameter?
   try {
     run();
   } catch (error) {
-    if (error instanceof HttpError) {
-      return { status: error.status, code: error.code, parameter: error.extra.body?.parameter, message: error.message };
+    const answer = clientError(error);
+    if (answer) {
+      return {
+        status: answer.status,
+        code: answer.code,
+        parameter: answer.extra.body?.parameter,
+        message: answer.message,
+      };
     }
     throw error;
   }
-  throw new Error('expected an HttpError');
+  throw new Error('expected an error answer');
 }
 
 const CT_IMAGE = { width: 512, height: 512, frames: 1 };

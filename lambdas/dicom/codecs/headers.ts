@@ -68,7 +68,7 @@ export function endsWithEoi(bytes: Uint8Array): boolean {
   return false;
 }
 
-/** A 422 for a JPEG-family stream without EOI. */
+/** PIXEL_DATA_CORRUPT for a JPEG-family stream without EOI. */
 export function cutShort(codec: string): never {
   throw undecodable(codec, 'the codestream is cut short (no end-of-image marker)');
 }

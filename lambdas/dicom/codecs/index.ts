@@ -1,31 +1,38 @@
 // Registers a decoder for every compressed transfer syntax we render; each loads its package on first use only.
 import { registerCodec, type FrameDecoder } from '../pixels.js';
+import { TRANSFER_SYNTAX } from '../uids.js';
 
 /** Transfer syntax UID -> codec name and loader: `import()` inside each loader keeps unused codecs unloaded. */
 export const CODECS: Record<string, { name: string; load: () => Promise<FrameDecoder> }> = {
-  '1.2.840.10008.1.2.4.50': {
+  [TRANSFER_SYNTAX.JPEGBaseline8Bit]: {
     name: 'libjpeg-turbo',
     load: async () => (await import('./libjpeg-turbo.js')).loadJpegBaseline(),
   },
-  '1.2.840.10008.1.2.4.51': {
+  [TRANSFER_SYNTAX.JPEGExtended12Bit]: {
     name: 'libjpeg-turbo (8-bit) / 12-bit JPEG',
     load: async () => (await import('./jpeg-extended.js')).loadJpegExtended(),
   },
-  '1.2.840.10008.1.2.4.57': {
+  [TRANSFER_SYNTAX.JPEGLossless]: {
     name: 'jpeg-lossless-decoder-js',
     load: async () => (await import('./jpeg-lossless.js')).loadJpegLossless(),
   },
-  '1.2.840.10008.1.2.4.70': {
+  [TRANSFER_SYNTAX.JPEGLosslessSV1]: {
     name: 'jpeg-lossless-decoder-js',
     load: async () => (await import('./jpeg-lossless.js')).loadJpegLossless(),
   },
-  '1.2.840.10008.1.2.4.80': { name: 'CharLS', load: async () => (await import('./charls.js')).loadJpegLs() },
-  '1.2.840.10008.1.2.4.81': { name: 'CharLS', load: async () => (await import('./charls.js')).loadJpegLs() },
-  '1.2.840.10008.1.2.4.90': { name: 'OpenJPEG', load: async () => (await import('./openjpeg.js')).loadJ2k() },
-  '1.2.840.10008.1.2.4.91': { name: 'OpenJPEG', load: async () => (await import('./openjpeg.js')).loadJ2k() },
-  '1.2.840.10008.1.2.4.201': { name: 'OpenJPH', load: async () => (await import('./openjph.js')).loadHtj2k() },
-  '1.2.840.10008.1.2.4.202': { name: 'OpenJPH', load: async () => (await import('./openjph.js')).loadHtj2k() },
-  '1.2.840.10008.1.2.4.203': { name: 'OpenJPH', load: async () => (await import('./openjph.js')).loadHtj2k() },
+  [TRANSFER_SYNTAX.JPEGLSLossless]: { name: 'CharLS', load: async () => (await import('./charls.js')).loadJpegLs() },
+  [TRANSFER_SYNTAX.JPEGLSNearLossless]: {
+    name: 'CharLS',
+    load: async () => (await import('./charls.js')).loadJpegLs(),
+  },
+  [TRANSFER_SYNTAX.JPEG2000Lossless]: { name: 'OpenJPEG', load: async () => (await import('./openjpeg.js')).loadJ2k() },
+  [TRANSFER_SYNTAX.JPEG2000]: { name: 'OpenJPEG', load: async () => (await import('./openjpeg.js')).loadJ2k() },
+  [TRANSFER_SYNTAX.HTJ2KLossless]: { name: 'OpenJPH', load: async () => (await import('./openjph.js')).loadHtj2k() },
+  [TRANSFER_SYNTAX.HTJ2KLosslessRPCL]: {
+    name: 'OpenJPH',
+    load: async () => (await import('./openjph.js')).loadHtj2k(),
+  },
+  [TRANSFER_SYNTAX.HTJ2K]: { name: 'OpenJPH', load: async () => (await import('./openjph.js')).loadHtj2k() },
 };
 
 for (const [uid, codec] of Object.entries(CODECS)) registerCodec(uid, codec);

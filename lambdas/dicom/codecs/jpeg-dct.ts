@@ -4,12 +4,12 @@
 // refuse it, jpeg-js returns the wrong length, and daikon's pdf.js-derived decoder shifts every sample by about +15
 // through an 8-bit level-shift constant, MAD 2.27 on the corpus MR). The IDCT is IJG's jidctint.c ("islow", the
 // default of libjpeg and of GDCM, which made the reference images), so results match those decoders exactly.
-import { UnprocessableImage } from '../../http/errors.js';
+import { UndecodablePixels } from '../errors.js';
 
 const NAME = 'JPEG (12-bit DCT)';
 
-function corrupt(reason: string): UnprocessableImage {
-  return new UnprocessableImage(`${NAME} cannot decode the frame: ${reason}`, 'PIXEL_DATA_CORRUPT');
+function corrupt(reason: string): UndecodablePixels {
+  return new UndecodablePixels(`${NAME} cannot decode the frame: ${reason}`, 'PIXEL_DATA_CORRUPT');
 }
 
 /** Position k in zig-zag order -> index in the natural (row-major) 8x8 block. */

@@ -1,5 +1,5 @@
 // High-Throughput JPEG 2000 through the WASM build of OpenJPH, with OpenJPEG for codestreams OpenJPH refuses.
-import { UnprocessableImage } from '../../http/errors.js';
+import { UndecodablePixels } from '../errors.js';
 import type { CodecOutput, EncodedFrame, FrameDecoder } from '../pixels.js';
 import { checkHeader, j2kSize } from './headers.js';
 import { decodeJ2k, j2kPhotometric } from './openjpeg.js';
@@ -44,12 +44,12 @@ export async function decodeHtj2k(frame: EncodedFrame): Promise<CodecOutput> {
   try {
     return await decodeHtj2kWithOpenJph(frame);
   } catch (error) {
-    if (!(error instanceof UnprocessableImage)) throw error;
+    if (!(error instanceof UndecodablePixels)) throw error;
     try {
       return await decodeJ2k(frame);
     } catch (fallback) {
-      if (!(fallback instanceof UnprocessableImage)) throw fallback;
-      throw new UnprocessableImage(`${error.message}; ${fallback.message}`, error.code);
+      if (!(fallback instanceof UndecodablePixels)) throw fallback;
+      throw new UndecodablePixels(`${error.message}; ${fallback.message}`, error.code);
     }
   }
 }

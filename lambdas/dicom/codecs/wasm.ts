@@ -1,7 +1,7 @@
-// Runs the Emscripten-built codecs: one instance per process, loaded on first use, failures turned into 422s.
+// Runs the Emscripten-built codecs: one instance per process, loaded on first use, failures are UndecodablePixels.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { UnprocessableImage } from '../../http/errors.js';
+import { UndecodablePixels } from '../errors.js';
 import type { SampleArray } from '../pixels.js';
 
 /** What these packages' Emscripten factories accept. */
@@ -39,9 +39,9 @@ export interface FrameShape {
   components: number;
 }
 
-/** A 422 for a frame the codec could not decode, naming the codec and the reason. */
-export function undecodable(codec: string, reason: string): UnprocessableImage {
-  return new UnprocessableImage(`${codec} cannot decode the frame: ${reason}`, 'PIXEL_DATA_CORRUPT');
+/** PIXEL_DATA_CORRUPT for a frame the codec could not decode, naming the codec and the reason. */
+export function undecodable(codec: string, reason: string): UndecodablePixels {
+  return new UndecodablePixels(`${codec} cannot decode the frame: ${reason}`, 'PIXEL_DATA_CORRUPT');
 }
 
 /** Rejects codec output whose size disagrees with Rows, Columns and Samples per Pixel. */
@@ -146,7 +146,7 @@ export class WasmModule<M> {
   }
 
   /**
-   * Runs `work` against the instance; anything it throws comes out as UnprocessableImage with the codec's reason.
+   * Runs `work` against the instance; anything it throws comes out as UndecodablePixels with the codec's reason.
    * `printed()` gives what the codec wrote to stderr meanwhile (OpenJPEG explains failures there and returns nothing).
    */
   async run<T>(work: (module: M, printed: () => string) => T): Promise<T> {
@@ -156,7 +156,7 @@ export class WasmModule<M> {
     try {
       return work(module, () => this.stderr.take());
     } catch (error) {
-      if (error instanceof UnprocessableImage) throw error;
+      if (error instanceof UndecodablePixels) throw error;
       throw undecodable(this.name, this.describe(module, error));
     } finally {
       // Emscripten's exit() sets process.exitCode before it throws: a corrupt image must not fail the process.
