@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildAttributes } from '../../lambdas/dicom/attributes.js';
 import '../../lambdas/dicom/codecs/index.js';
-import { codedColourSpace } from '../../lambdas/dicom/codecs/jpeg-dct.js';
+import { statedColourSpace } from '../../lambdas/dicom/codecs/jpeg-colour.js';
 import { NotDicom } from '../../lambdas/dicom/errors.js';
 import { StoredFrameReader, type ByteSource } from '../../lambdas/dicom/frame-source.js';
 import { parseDicom } from '../../lambdas/dicom/parse.js';
@@ -131,26 +131,29 @@ describe('JPEG colour follows the stream markers, as libjpeg does', () => {
   );
 
   // The other way round: a YCbCr stream is converted even when the file says RGB (libjpeg's choice, and what the
-  // 8-bit path always did). Before the fix the 12-bit path left such a stream unconverted.
+  // 8-bit path always did). Before the fix the 12-bit path left such a stream unconverted. (A stream that states
+  // nothing follows the label: jpeg-colour.test.ts.)
   it.each([
     [8, 'JFIF', { jfif: true }],
     [8, 'APP14 transform 1', { adobeTransform: 1 as const }],
     [12, 'JFIF', { jfif: true }],
     [12, 'APP14 transform 1', { adobeTransform: 1 as const }],
-    [12, 'no markers, ids 1,2,3', {}],
   ] as const)('converts a %i-bit YCbCr-coded stream (%s) even when labelled RGB', async (precision, _name, markers) => {
     const { white } = await renderedPixels(colourJpegFile(precision, markers, 'RGB'));
     expectClose(white, MAGENTA);
   });
 
-  it('decides as libjpeg: JFIF first, then the Adobe transform, then the component ids', () => {
-    expect(codedColourSpace({ jfif: true, adobeTransform: 0 }, [0x52, 0x47, 0x42])).toBe('YCbCr');
-    expect(codedColourSpace({ jfif: false, adobeTransform: 0 }, [1, 2, 3])).toBe('RGB');
-    expect(codedColourSpace({ jfif: false, adobeTransform: 1 }, [0x52, 0x47, 0x42])).toBe('YCbCr');
-    expect(codedColourSpace({ jfif: false, adobeTransform: 2 }, [1, 2, 3])).toBe('YCbCr');
-    expect(codedColourSpace({ jfif: false }, [0x52, 0x47, 0x42])).toBe('RGB');
-    expect(codedColourSpace({ jfif: false }, [1, 2, 3])).toBe('YCbCr');
-    expect(codedColourSpace({ jfif: false }, [0, 1, 2])).toBe('YCbCr');
+  it('reads the stream as libjpeg: JFIF first, then the Adobe transform, then the component ids', () => {
+    const stated = (jfif: boolean, adobeTransform: number | undefined, componentIds: number[]) =>
+      statedColourSpace({ jfif, adobeTransform, componentIds, subsampled: false });
+    expect(stated(true, 0, [0x52, 0x47, 0x42])).toBe('YCbCr');
+    expect(stated(false, 0, [1, 2, 3])).toBe('RGB');
+    expect(stated(false, 1, [0x52, 0x47, 0x42])).toBe('YCbCr');
+    expect(stated(false, 2, [1, 2, 3])).toBe('YCbCr');
+    expect(stated(false, undefined, [0x52, 0x47, 0x42])).toBe('RGB');
+    // Nothing stated: libjpeg guesses YCbCr; jpeg-colour.ts asks Photometric Interpretation (jpeg-colour.test.ts).
+    expect(stated(false, undefined, [1, 2, 3])).toBeUndefined();
+    expect(stated(false, undefined, [0, 1, 2])).toBeUndefined();
   });
 });
 

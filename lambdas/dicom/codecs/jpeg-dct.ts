@@ -331,33 +331,8 @@ export interface DctImage {
   height: number;
   precision: number;
   components: number;
-  /** Colour-by-pixel samples as stored (no colour conversion). */
+  /** Colour-by-pixel samples as stored (no colour conversion: jpeg-colour.ts decides what they hold). */
   samples: Uint16Array;
-  /** For three components: what the stream's own markers say they hold (see codedColourSpace). */
-  colourSpace?: 'YCbCr' | 'RGB';
-}
-
-/** What a JPEG stream's APP0 (JFIF) and APP14 (Adobe) segments say about its colour. */
-interface ColourMarkers {
-  jfif: boolean;
-  /** The Adobe segment's transform flag: 0 none (e.g. RGB), 1 YCbCr. */
-  adobeTransform?: number;
-}
-
-function startsWithAscii(segment: Uint8Array, text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (segment[i] !== text.charCodeAt(i)) return false;
-  return true;
-}
-
-/**
- * The colour space of a three-component stream, decided as libjpeg does (jdapimin.c default_decompress_parms): a
- * JFIF segment means YCbCr; else an Adobe segment's transform flag (0 RGB, otherwise YCbCr); else component ids
- * 'R','G','B' mean RGB; anything else is taken as YCbCr.
- */
-export function codedColourSpace(markers: ColourMarkers, componentIds: number[]): 'YCbCr' | 'RGB' {
-  if (markers.jfif) return 'YCbCr';
-  if (markers.adobeTransform !== undefined) return markers.adobeTransform === 0 ? 'RGB' : 'YCbCr';
-  return componentIds[0] === 0x52 && componentIds[1] === 0x47 && componentIds[2] === 0x42 ? 'RGB' : 'YCbCr';
 }
 
 /** Marker names for error messages about processes this decoder does not handle. */
@@ -383,7 +358,6 @@ export function decodeDctJpeg(data: Uint8Array): DctImage {
   const acTables: (HuffmanTable | undefined)[] = [];
   let frame: Frame | undefined;
   let restartInterval = 0;
-  const markers: ColourMarkers = { jfif: false };
   let pos = 2;
   const u16 = (at: number): number => {
     if (at + 1 >= data.length) throw corrupt('a marker segment runs past the end of the data');
@@ -429,10 +403,6 @@ export function decodeDctJpeg(data: Uint8Array): DctImage {
         (tc === 0 ? dcTables : acTables)[th] = table;
         i += 17 + total;
       }
-    } else if (marker === 0xe0 && segment.length >= 14 && startsWithAscii(segment, 'JFIF\0')) {
-      markers.jfif = true;
-    } else if (marker === 0xee && segment.length >= 12 && startsWithAscii(segment, 'Adobe')) {
-      markers.adobeTransform = segment[11];
     } else if (marker === 0xdd) {
       restartInterval = u16(pos + 2);
     } else if (marker === 0xc0 || marker === 0xc1) {
@@ -448,15 +418,7 @@ export function decodeDctJpeg(data: Uint8Array): DctImage {
     pos = end; // APPn, COM, DNL and other segments carry nothing the samples need
   }
   if (!frame) throw corrupt('no frame header (SOF) found');
-  const image = output(frame);
-  if (image.components !== 3) return image;
-  return {
-    ...image,
-    colourSpace: codedColourSpace(
-      markers,
-      frame.components.map((c) => c.id),
-    ),
-  };
+  return output(frame);
 }
 
 function readFrame(segment: Uint8Array): Frame {

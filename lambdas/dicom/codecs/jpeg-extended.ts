@@ -1,6 +1,7 @@
 // JPEG Extended (processes 2 and 4): 8-bit frames through libjpeg-turbo, 12-bit frames through jpeg-dct.ts.
 import type { CodecOutput, EncodedFrame, FrameDecoder } from '../pixels.js';
 import { checkHeader, jpegFrameHeader } from './headers.js';
+import { jpegColourSpace, readJpegColourInfo } from './jpeg-colour.js';
 import { decodeDctJpeg } from './jpeg-dct.js';
 import { decodeJpeg8 } from './libjpeg-turbo.js';
 import { checkShape, undecodable } from './wasm.js';
@@ -16,11 +17,12 @@ export async function decodeJpegExtended(frame: EncodedFrame): Promise<CodecOutp
   checkHeader(NAME, header, frame.layout);
   const image = decodeDctJpeg(frame.bytes);
   checkShape(NAME, { width: image.width, height: image.height, components: image.components }, frame.layout);
-  // Colour follows the stream's own markers, as libjpeg (and so the 8-bit path) does, whatever Photometric
-  // Interpretation says: an RGB stream labelled YBR_FULL_422 must not be converted again.
-  if (image.colourSpace)
-    return { samples: image.samples, photometric: image.colourSpace === 'RGB' ? 'RGB' : 'YBR_FULL' };
-  return { samples: image.samples };
+  if (image.components !== 3) return { samples: image.samples };
+  // jpeg-dct.ts returns the components as stored; the same rule as the 8-bit path (jpeg-colour.ts) says whether they
+  // are YCbCr, whatever Photometric Interpretation says (an RGB stream labelled YBR_FULL_422 is not converted).
+  const info = readJpegColourInfo(frame.bytes);
+  const colour = info ? jpegColourSpace(info, frame.layout.photometric) : 'YCbCr';
+  return { samples: image.samples, photometric: colour === 'RGB' ? 'RGB' : 'YBR_FULL' };
 }
 
 export async function loadJpegExtended(): Promise<FrameDecoder> {
