@@ -10,6 +10,13 @@ export const ENV = {
   cursorSecret: 'CURSOR_SECRET',
   /** Browser origins allowed to call the API (comma-separated); unset or empty: CORS off. */
   corsOrigins: 'CORS_ORIGINS',
+  /**
+   * Image delivery (routes with `imageGrants` only; unset where it is not deployed): the CloudFront distribution's
+   * URL, the id of the key pair it trusts, and the private key (PEM) a grant is signed with.
+   */
+  imagesUrl: 'IMAGES_URL',
+  imagesKeyPairId: 'IMAGES_KEY_PAIR_ID',
+  imagesSigningKey: 'IMAGES_SIGNING_KEY',
 } as const;
 
 /** S3 key layout: every key is derived from the service-made UUID, never from client input. */
@@ -142,12 +149,13 @@ export const TABLE = {
   },
 } as const;
 
-/** One global secondary index of TABLE: string keys, ALL or KEYS_ONLY projection. */
+/** One global secondary index of TABLE: string keys, ALL, KEYS_ONLY or INCLUDE (keys plus nonKeyAttributes) projection. */
 export interface IndexDefinition {
   readonly name: string;
   readonly partitionKey: string;
   readonly sortKey: string;
-  readonly projection: 'ALL' | 'KEYS_ONLY';
+  readonly projection: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
+  readonly nonKeyAttributes?: readonly string[];
 }
 
 /** Every index of the table, in a stable order (CDK and the local runtime create exactly these). */
@@ -185,7 +193,7 @@ const MIB = 1024 * 1024;
 
 /**
  * The largest file POST /dicom/uploads accepts: the processor holds the whole file in memory
- * (3008 MB Lambda); larger files need a streaming processor (see README, "Large files").
+ * (1,769 MB Lambda; a 1 GiB file peaks at 1,128 MB); larger files need a streaming processor (see README, "Large files").
  */
 export const MAX_DIRECT_UPLOAD_BYTES = 1024 * MIB;
 

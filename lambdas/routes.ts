@@ -95,6 +95,11 @@ export interface RouteDefinition extends RouteContract {
   readonly public?: boolean;
   /** Issues and accepts paging cursors: gets the deployment's cursor secret (nothing else does). */
   readonly cursors?: boolean;
+  /**
+   * Signs image-access grants (a CloudFront signed policy for processed PNGs): the stack then deploys the image
+   * distribution (lib/constructs/images.ts) and gives this route's Lambda its URL and signing key (nothing else).
+   */
+  readonly imageGrants?: boolean;
   /** Writes an audit line per request (who did this to which file; lambdas/http/access.ts); its logs are kept long. */
   readonly audit?: AuditAction;
 }
@@ -828,7 +833,10 @@ export const PROCESSOR = {
     tableRead: true,
     tableWrite: true,
   } satisfies StorageAccess,
-  memoryMb: 3008,
+  // One full vCPU (Lambda's CPU share grows with memory up to 1,769 MB; the work is single-threaded) and room for the
+  // largest direct upload: processing a 1 GiB file peaks at 1,128 MB RSS (file included; npm run bench:rss measures
+  // the corpus). 3,008 MB bought no speed and cost 70% more per file (npm run cost; docs/cost.md).
+  memoryMb: 1769,
   timeoutSeconds: 120,
   /** Lambda's asynchronous retries after the first attempt; then the event goes to the dead-letter queue. */
   retryAttempts: 2,

@@ -3,10 +3,12 @@
 import { Aws, CfnOutput, Fn, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { parseOrigins } from '../lambdas/http/cors.js';
-import { Api, type AuthMode } from './constructs/api.js';
+import { ROUTES } from '../lambdas/routes.js';
+import { Api, DEFAULT_API_LIMITS, type ApiLimits, type AuthMode } from './constructs/api.js';
+import { Images } from './constructs/images.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { Processor } from './constructs/processor.js';
-import { Storage } from './constructs/storage.js';
+import { DEFAULT_ARCHIVE_AFTER_DAYS, Storage, type OriginalsArchive } from './constructs/storage.js';
 import { Viewer } from './constructs/viewer.js';
 import { viewerDistDir } from './viewer-config.js';
 
@@ -27,12 +29,35 @@ export interface DicomApiStackProps extends StackProps {
   readonly viewer?: boolean;
   /** The viewer's build; default the install script's cache (lib/viewer-config.ts). */
   readonly viewerDistDir?: string;
+  /** Where originals go after `archiveAfterDays` (default Glacier Instant Retrieval after 30 days; `off`: never). */
+  readonly archiveOriginals?: OriginalsArchive;
+  readonly archiveAfterDays?: number;
+  /** Stage and per-key rate, burst and daily quota (default DEFAULT_API_LIMITS). */
+  readonly apiLimits?: ApiLimits;
 }
 
 /** The context flags of `cdk deploy -c name=value` (README "Security" has the table). */
-export const CONTEXT_FLAGS = ['auth', 'corsOrigins', 'kms', 'tracing', 'alarmEmail', 'destroyData', 'viewer'] as const;
+export const CONTEXT_FLAGS = [
+  'auth',
+  'corsOrigins',
+  'kms',
+  'tracing',
+  'alarmEmail',
+  'destroyData',
+  'viewer',
+  'archiveOriginals',
+  'archiveAfterDays',
+  'apiRateLimit',
+  'apiBurstLimit',
+  'apiQuotaPerDay',
+] as const;
 
 const AUTH_MODES: Record<string, AuthMode> = { apikey: 'apiKey', iam: 'iam', none: 'none' };
+const ARCHIVES: Record<string, OriginalsArchive> = {
+  glacierir: 'glacierIr',
+  intelligenttiering: 'intelligentTiering',
+  off: 'off',
+};
 
 /** The stack's options from CDK context; a value it does not know stops the synth (a typo must not open the API). */
 export function stackOptionsFromContext(context: (key: string) => unknown): DicomApiStackProps {
@@ -48,6 +73,23 @@ export function stackOptionsFromContext(context: (key: string) => unknown): Dico
   const authText = text('auth') ?? 'apiKey';
   const auth = AUTH_MODES[authText.toLowerCase()];
   if (!auth) throw new Error(`-c auth=${authText}: use apiKey (default), iam or none`);
+  /** A whole number in [min, max]; `none` (where allowed) for no limit. */
+  const count = (key: string, fallback: number, min: number, max: number, none?: number): number => {
+    const value = text(key);
+    if (value === undefined) return fallback;
+    if (none !== undefined && value.toLowerCase() === 'none') return none;
+    const n = Number(value.replaceAll('_', ''));
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new Error(
+        `-c ${key}=${value}: use a whole number from ${min} to ${max}${none !== undefined ? ', or none' : ''}`,
+      );
+    }
+    return n;
+  };
+  const archiveText = text('archiveOriginals') ?? 'glacierIr';
+  const archiveOriginals = ARCHIVES[archiveText.toLowerCase()];
+  if (!archiveOriginals)
+    throw new Error(`-c archiveOriginals=${archiveText}: use glacierIr (default), intelligentTiering or off`);
   const alarmEmail = text('alarmEmail');
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
     throw new Error(`-c alarmEmail=${alarmEmail}: not an e-mail address`);
@@ -59,6 +101,14 @@ export function stackOptionsFromContext(context: (key: string) => unknown): Dico
     tracing: flag('tracing'),
     destroyData: flag('destroyData'),
     viewer: flag('viewer'),
+    archiveOriginals,
+    archiveAfterDays: count('archiveAfterDays', DEFAULT_ARCHIVE_AFTER_DAYS, 0, 3650),
+    apiLimits: {
+      // API Gateway's account limit is 10,000 requests/s; a quota of 0 would refuse every request.
+      rateLimit: count('apiRateLimit', DEFAULT_API_LIMITS.rateLimit, 1, 10_000),
+      burstLimit: count('apiBurstLimit', DEFAULT_API_LIMITS.burstLimit, 1, 5_000),
+      quotaPerDay: count('apiQuotaPerDay', DEFAULT_API_LIMITS.quotaPerDay, 1, 1_000_000_000, 0) || undefined,
+    },
     ...(alarmEmail ? { alarmEmail } : {}),
   };
 }
@@ -69,16 +119,26 @@ export class DicomApiStack extends Stack {
   readonly processor: Processor;
   readonly monitoring: Monitoring;
   readonly viewer?: Viewer;
+  /** Image delivery through CloudFront: deployed when a route signs image-access grants (`imageGrants`). */
+  readonly images?: Images;
 
   constructor(scope: Construct, id: string, props: DicomApiStackProps = {}) {
     super(scope, id, props);
     const destroyData = props.destroyData ?? false;
-    this.storage = new Storage(this, 'Storage', { destroyData, kms: props.kms ?? false });
+    this.storage = new Storage(this, 'Storage', {
+      destroyData,
+      kms: props.kms ?? false,
+      ...(props.archiveOriginals ? { archiveOriginals: props.archiveOriginals } : {}),
+      ...(props.archiveAfterDays !== undefined ? { archiveAfterDays: props.archiveAfterDays } : {}),
+    });
     const { bucket, table, dataKey } = this.storage;
     const settings = { ...(dataKey ? { dataKey } : {}), tracing: props.tracing ?? false };
     // The viewer (built after the API it reads) calls the API from its CloudFront origin: allowed by CORS, resolved late.
     const viewerOrigin = props.viewer ? [Lazy.string({ produce: () => this.viewer!.origin })] : [];
     const corsOrigins = [...(props.corsOrigins ?? []), ...viewerOrigin];
+    if (ROUTES.some((route) => route.imageGrants)) {
+      this.images = new Images(this, 'Images', { bucket, ...(dataKey ? { dataKey } : {}) });
+    }
     this.api = new Api(this, 'Api', {
       bucket,
       table,
@@ -86,6 +146,8 @@ export class DicomApiStack extends Stack {
       auth: props.auth ?? 'apiKey',
       corsOrigins,
       retainLogs: !destroyData,
+      ...(props.apiLimits ? { limits: props.apiLimits } : {}),
+      ...(this.images ? { images: this.images } : {}),
     });
     this.processor = new Processor(this, 'Processor', { bucket, table, ...settings });
 
@@ -138,6 +200,12 @@ export class DicomApiStack extends Stack {
       new CfnOutput(this, 'ApiInvokeArn', {
         description: 'Allow execute-api:Invoke on this ARN to the principals that may call the API',
         value: restApi.arnForExecuteApi('*', '/*', restApi.deploymentStage.stageName),
+      });
+    }
+    if (this.images) {
+      new CfnOutput(this, 'ImagesUrl', {
+        description: 'CloudFront URL of processed PNGs, for requests signed by an image-access grant',
+        value: this.images.url,
       });
     }
     new CfnOutput(this, 'BucketName', {

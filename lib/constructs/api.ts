@@ -13,6 +13,7 @@ import { INVALID_API_KEY } from '../../lambdas/http/access.js';
 import { CORS } from '../../lambdas/http/cors.js';
 import { handlerOf, ROUTES, type RouteDefinition } from '../../lambdas/routes.js';
 import { AUDIT_LOG_RETENTION, createAppFunction, type FunctionSettings } from './function-defaults.js';
+import type { Images } from './images.js';
 
 /**
  * Who may call the non-public routes: `apiKey` (default) an API key of the usage plan in `x-api-key`; `iam` a
@@ -22,8 +23,26 @@ export type AuthMode = 'apiKey' | 'iam' | 'none';
 
 export const STAGE_NAME = 'v1';
 
-/** Stage-wide throttling: a runaway client costs a personal account little (429s, not Lambda time). */
-export const THROTTLING = { rateLimit: 50, burstLimit: 100 } as const;
+/** Rate and burst (requests/s) of the stage and of each key, and each key's daily quota (none: no quota). */
+export interface ApiLimits {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+  readonly quotaPerDay?: number;
+}
+
+/**
+ * The default limits (`-c apiRateLimit=`, `-c apiBurstLimit=`, `-c apiQuotaPerDay=` change them): room for 100,000
+ * uploads and 1,000,000 image reads a day (12.7 requests/s on average, peaks 7 times that) and a quota that still
+ * caps what a leaked key can spend in a day (about $11 at the API's price per request; npm run cost checks a workload
+ * against them). A runaway client gets 429s, not Lambda time.
+ */
+export const DEFAULT_API_LIMITS = { rateLimit: 100, burstLimit: 200, quotaPerDay: 2_000_000 } as const;
+
+/** Stage-wide throttling by default: a runaway client costs little (429s, not Lambda time). */
+export const THROTTLING = {
+  rateLimit: DEFAULT_API_LIMITS.rateLimit,
+  burstLimit: DEFAULT_API_LIMITS.burstLimit,
+} as const;
 
 /**
  * The page routes' own limits (`public: true`: `/`, `/web/{file}` and `/openapi.json`, no key needed), per method.
@@ -41,8 +60,8 @@ export function methodOptionsPath(route: Pick<RouteDefinition, 'method' | 'path'
   return `${route.path === '/' ? '/' : route.path}/${route.method}`;
 }
 
-/** The usage plan of the API key: its own rate and burst, and a daily quota (a leaked key cannot run up a bill). */
-export const USAGE_PLAN = { rateLimit: 50, burstLimit: 100, quotaPerDay: 100_000 } as const;
+/** The usage plan of the API key by default: its own rate and burst, and a daily quota (a leaked key cannot run up a bill). */
+export const USAGE_PLAN = DEFAULT_API_LIMITS;
 
 /**
  * The access log line: who (API key id, IAM ARN, source IP), which route template, status and timings.
@@ -217,6 +236,10 @@ export interface ApiProps extends FunctionSettings {
   readonly corsOrigins?: readonly string[];
   /** Keep the access logs (and the audited functions' logs) when the stack is deleted; default true. */
   readonly retainLogs?: boolean;
+  /** Stage and per-key limits; default DEFAULT_API_LIMITS. */
+  readonly limits?: ApiLimits;
+  /** The image distribution whose grants the `imageGrants` routes sign (present when some route does). */
+  readonly images?: Images;
 }
 
 export class Api extends Construct {
@@ -240,6 +263,7 @@ export class Api extends Construct {
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
     this.auth = props.auth ?? 'apiKey';
+    const limits = props.limits ?? DEFAULT_API_LIMITS;
     const corsOrigins = [...(props.corsOrigins ?? [])];
     const logRemoval = props.retainLogs === false ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
@@ -269,8 +293,8 @@ export class Api extends Construct {
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
         stageName: STAGE_NAME,
-        throttlingRateLimit: THROTTLING.rateLimit,
-        throttlingBurstLimit: THROTTLING.burstLimit,
+        throttlingRateLimit: limits.rateLimit,
+        throttlingBurstLimit: limits.burstLimit,
         // Execution logs (and data traces) would record query strings and bodies, i.e. patient
         // identifiers: off. The access log has a format of our own without them.
         loggingLevel: apigateway.MethodLoggingLevel.OFF,
@@ -331,6 +355,11 @@ export class Api extends Construct {
       // Routes that share a handler module share its Lambda (one per module).
       const handler = handlerOf(route);
       const fn = byHandler.get(handler) ?? this.routeFunction(route, props, corsOrigins, logRemoval);
+      if (route.imageGrants) {
+        if (!props.images)
+          throw new Error(`route ${route.name} signs image grants, but no image distribution was given`);
+        props.images.allowSigning(fn);
+      }
       byHandler.set(handler, fn);
       // The page routes stay open in every mode: they carry no patient data, and the page asks for the key.
       const guarded = !route.public;
@@ -357,8 +386,10 @@ export class Api extends Construct {
       });
       this.usagePlan = this.restApi.addUsagePlan('UsagePlan', {
         description: 'DICOM API clients: rate, burst and a daily quota per key',
-        throttle: { rateLimit: USAGE_PLAN.rateLimit, burstLimit: USAGE_PLAN.burstLimit },
-        quota: { limit: USAGE_PLAN.quotaPerDay, period: apigateway.Period.DAY },
+        throttle: { rateLimit: limits.rateLimit, burstLimit: limits.burstLimit },
+        ...(limits.quotaPerDay !== undefined
+          ? { quota: { limit: limits.quotaPerDay, period: apigateway.Period.DAY } }
+          : {}),
         apiStages: [{ api: this.restApi, stage: this.restApi.deploymentStage }],
       });
       this.usagePlan.addApiKey(this.apiKey);

@@ -5,7 +5,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { KEYS, TABLE, tableIndexes } from '../../lambdas/config.js';
+import { KEYS, TABLE, tableIndexes, type IndexDefinition } from '../../lambdas/config.js';
 import { BUCKET_CORS } from '../../lambdas/http/cors.js';
 
 /**
@@ -14,11 +14,36 @@ import { BUCKET_CORS } from '../../lambdas/http/cors.js';
  */
 export const RECOVERY_DAYS = 7;
 
+/**
+ * Where originals (`uploads/`) go once they are no longer new (`-c archiveOriginals=`): S3 Glacier Instant Retrieval
+ * (default: a sixth of Standard's price per GB, still read in milliseconds, $0.03 per GB read and 90 days billed at
+ * least), Intelligent-Tiering (no read fee, a monitoring fee per object) or nowhere (`off`: S3 Standard forever).
+ * Derived files (PNG, JSON) stay in Standard: they are what reads touch. docs/cost.md has the arithmetic.
+ */
+export type OriginalsArchive = 'glacierIr' | 'intelligentTiering' | 'off';
+
+export const ORIGINALS_ARCHIVE_CLASSES: Record<Exclude<OriginalsArchive, 'off'>, s3.StorageClass> = {
+  glacierIr: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+  intelligentTiering: s3.StorageClass.INTELLIGENT_TIERING,
+};
+
+/** Days after upload when originals move (`-c archiveAfterDays=`): past the weeks in which a new study is read. */
+export const DEFAULT_ARCHIVE_AFTER_DAYS = 30;
+
+const PROJECTION_TYPES: Record<IndexDefinition['projection'], dynamodb.ProjectionType> = {
+  ALL: dynamodb.ProjectionType.ALL,
+  KEYS_ONLY: dynamodb.ProjectionType.KEYS_ONLY,
+  INCLUDE: dynamodb.ProjectionType.INCLUDE,
+};
+
 export interface StorageProps {
   /** Delete the bucket (emptying it first) and the table with the stack; by default both are kept. */
   readonly destroyData: boolean;
   /** Encrypt bucket and table with a customer-managed KMS key of the stack (else SSE-S3 and an AWS-managed key). */
   readonly kms?: boolean;
+  /** Where originals go after `archiveAfterDays`; default `glacierIr`. */
+  readonly archiveOriginals?: OriginalsArchive;
+  readonly archiveAfterDays?: number;
 }
 
 export class Storage extends Construct {
@@ -39,6 +64,7 @@ export class Storage extends Construct {
       });
     }
 
+    const archive = props.archiveOriginals ?? 'glacierIr';
     this.bucket = new s3.Bucket(this, 'Bucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       ...(this.dataKey
@@ -56,6 +82,21 @@ export class Storage extends Construct {
         { id: 'remove-expired-delete-markers', expiredObjectDeleteMarker: true },
         // Large DICOMweb answers handed out as presigned redirects are needed for minutes, kept for a day.
         { id: 'expire-large-answers', prefix: KEYS.answerPrefix, expiration: Duration.days(1) },
+        // Originals are read when processed and rarely after (renderings and downloads of old studies).
+        ...(archive === 'off'
+          ? []
+          : [
+              {
+                id: 'archive-originals',
+                prefix: KEYS.uploadPrefix,
+                transitions: [
+                  {
+                    storageClass: ORIGINALS_ARCHIVE_CLASSES[archive],
+                    transitionAfter: Duration.days(props.archiveAfterDays ?? DEFAULT_ARCHIVE_AFTER_DAYS),
+                  },
+                ],
+              },
+            ]),
       ],
       removalPolicy,
       autoDeleteObjects: props.destroyData,
@@ -80,7 +121,8 @@ export class Storage extends Construct {
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
-        projectionType: index.projection === 'ALL' ? dynamodb.ProjectionType.ALL : dynamodb.ProjectionType.KEYS_ONLY,
+        projectionType: PROJECTION_TYPES[index.projection],
+        ...(index.nonKeyAttributes ? { nonKeyAttributes: [...index.nonKeyAttributes] } : {}),
       });
     }
   }

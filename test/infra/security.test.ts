@@ -7,7 +7,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { describe, expect, it } from 'vitest';
-import { DOWNLOAD_URL_SECONDS, ENV, UPLOAD_URL_SECONDS } from '../../lambdas/config.js';
+import { DOWNLOAD_URL_SECONDS, ENV, KEYS, UPLOAD_URL_SECONDS } from '../../lambdas/config.js';
 import { INVALID_API_KEY } from '../../lambdas/http/access.js';
 import { BUCKET_CORS, CORS } from '../../lambdas/http/cors.js';
 import { PROCESSING_FAILED, PROCESSOR, ROUTES, type StorageAccess } from '../../lambdas/routes.js';
@@ -227,6 +227,30 @@ describe('access control: the API key by default', () => {
     expect((s.template.toJSON().Outputs as Record<string, { Value: unknown }>).ApiKeyId!.Value).toEqual({ Ref: keyId });
   });
 
+  it('the limits carry 100,000 uploads and 1,000,000 reads a day by default, and follow -c apiRateLimit/apiBurstLimit/apiQuotaPerDay', () => {
+    // 1,100,000 requests a day, 12.7/s on average: under the quota and the rate, with room for peaks.
+    expect(USAGE_PLAN.quotaPerDay).toBeGreaterThanOrEqual(1_100_000);
+    expect(USAGE_PLAN.rateLimit).toBeGreaterThanOrEqual(7 * (1_100_000 / 86_400));
+    const s = synth({ apiRateLimit: '20', apiBurstLimit: '40', apiQuotaPerDay: '5000' });
+    const [[, plan]] = ofType(s, 'AWS::ApiGateway::UsagePlan') as [[string, Resource]];
+    expect(plan.Properties).toMatchObject({
+      Throttle: { RateLimit: 20, BurstLimit: 40 },
+      Quota: { Limit: 5000, Period: 'DAY' },
+    });
+    const [[, stage]] = ofType(s, 'AWS::ApiGateway::Stage') as [[string, Resource]];
+    expect(
+      (stage.Properties!.MethodSettings as Record<string, unknown>[]).find((m) => m.ResourcePath === '/*'),
+    ).toMatchObject({
+      ThrottlingRateLimit: 20,
+      ThrottlingBurstLimit: 40,
+    });
+    const unlimited = ofType(synth({ apiQuotaPerDay: 'none' }), 'AWS::ApiGateway::UsagePlan')[0]![1];
+    expect(unlimited.Properties!.Quota).toBeUndefined();
+    const options = (context: Record<string, string>) => stackOptionsFromContext((key) => context[key]);
+    expect(() => options({ apiQuotaPerDay: '0' })).toThrow(/apiQuotaPerDay=0/);
+    expect(() => options({ apiRateLimit: 'fast' })).toThrow(/apiRateLimit=fast/);
+  });
+
   it("the keyless page methods are throttled apart: they cannot spend the data routes' rate", () => {
     for (const flags of [{}, { auth: 'iam' }, { auth: 'none' }] as Record<string, string>[]) {
       const s = synth(flags);
@@ -421,6 +445,28 @@ describe('storage: encryption, TLS, versions and what a delete means', () => {
       SSESpecification: { SSEEnabled: true },
     });
     expect(table.Properties!.SSESpecification.KMSMasterKeyId).toBeUndefined();
+  });
+
+  it('originals move to Glacier Instant Retrieval after 30 days; -c archiveOriginals and archiveAfterDays change or stop it', () => {
+    const rule = (flags: Record<string, string>) => {
+      const s = synth(flags);
+      const rules = s.resources[s.id(s.stack.storage.bucket)]!.Properties!.LifecycleConfiguration.Rules;
+      return (rules as Record<string, any>[]).find((r) => r.Id === 'archive-originals');
+    };
+    // Only the originals: derived PNGs and JSON are what reads touch, and stay in Standard.
+    expect(rule({})).toEqual({
+      Id: 'archive-originals',
+      Prefix: KEYS.uploadPrefix,
+      Status: 'Enabled',
+      Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 30 }],
+    });
+    expect(rule({ archiveOriginals: 'intelligentTiering', archiveAfterDays: '0' })!.Transitions).toEqual([
+      { StorageClass: 'INTELLIGENT_TIERING', TransitionInDays: 0 },
+    ]);
+    expect(rule({ archiveOriginals: 'off' })).toBeUndefined();
+    expect(() => stackOptionsFromContext((key) => (key === 'archiveOriginals' ? 'glacier' : undefined))).toThrow(
+      /archiveOriginals=glacier/,
+    );
   });
 
   it('-c kms=true: one rotating customer key, retained, encrypts bucket (bucket key) and table', () => {

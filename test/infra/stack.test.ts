@@ -6,7 +6,15 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENV, KEYS, LARGE_UPLOAD_ROUTE, TABLE, tableIndexes, tableKeyAttributes } from '../../lambdas/config.js';
+import {
+  ENV,
+  KEYS,
+  LARGE_UPLOAD_ROUTE,
+  MAX_DIRECT_UPLOAD_BYTES,
+  TABLE,
+  tableIndexes,
+  tableKeyAttributes,
+} from '../../lambdas/config.js';
 import { handlerOf, PROCESSING_FAILED, PROCESSOR, ROUTES, type StorageAccess } from '../../lambdas/routes.js';
 import { ACCESS_ACTIONS, PROJECT_ROOT } from '../../lib/constructs/function-defaults.js';
 import { DicomApiStack } from '../../lib/dicom-api-stack.js';
@@ -353,6 +361,9 @@ describe('processor trigger', () => {
     const fn = resources[logicalId(stack, stack.processor.function)]!;
     expect(fn.Properties!.MemorySize).toBe(PROCESSOR.memoryMb);
     expect(fn.Properties!.Timeout).toBe(PROCESSOR.timeoutSeconds);
+    // One full vCPU (the work is single-threaded), and room for a 1 GiB direct upload (it peaks at 1,128 MB).
+    expect(PROCESSOR.memoryMb).toBe(1769);
+    expect(PROCESSOR.memoryMb).toBeGreaterThan(MAX_DIRECT_UPLOAD_BYTES / 2 ** 20 + 500);
   });
 });
 
@@ -421,7 +432,10 @@ describe('storage', () => {
           { AttributeName: index.partitionKey, KeyType: 'HASH' },
           { AttributeName: index.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: index.projection },
+        Projection: {
+          ProjectionType: index.projection,
+          ...(index.nonKeyAttributes ? { NonKeyAttributes: [...index.nonKeyAttributes] } : {}),
+        },
       })),
     );
     // DynamoDB allows 20 per table; each costs a copy of every item it holds.

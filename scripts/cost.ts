@@ -1,0 +1,74 @@
+// `npm run cost -- --files N --uploads-per-day U --png-reads-per-day R [--avg-mb M] [--cold-share S] [-c k=v] [--json]`:
+// the monthly bill of that workload on this stack, by service, with the cost per million files ingested and per
+// million PNG reads, and AWS HealthImaging's price for the same archive. Settings come from the synthesized stack
+// (`-c` as with cdk deploy), request counts from the code run on the local runtime, prices from scripts/cost/prices.json.
+import { parseArgs } from 'node:util';
+import { measure } from './cost/measure.js';
+import { computeBill, type Workload } from './cost/model.js';
+import { loadPrices } from './cost/prices.js';
+import { jsonReport, textReport } from './cost/report.js';
+import { accessLogLineBytes, readStackSettings } from './cost/stack-settings.js';
+
+const USAGE =
+  'usage: npm run cost -- --files N --uploads-per-day U --png-reads-per-day R [--avg-mb M] [--cold-share S] [-c name=value ...] [--json]';
+
+function parse(argv: string[]): { workload: Workload; context: Record<string, string>; json: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      files: { type: 'string' },
+      'uploads-per-day': { type: 'string' },
+      'png-reads-per-day': { type: 'string' },
+      'avg-mb': { type: 'string', default: '0.5' },
+      'cold-share': { type: 'string' },
+      context: { type: 'string', short: 'c', multiple: true },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const number = (name: keyof typeof values, min = 0, max = Infinity): number | undefined => {
+    const text = values[name];
+    if (text === undefined) return undefined;
+    const n = Number(String(text).replaceAll('_', '').replaceAll(',', ''));
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new Error(`--${name}=${String(text)}: not a number in range\n${USAGE}`);
+    return n;
+  };
+  const files = number('files');
+  const uploadsPerDay = number('uploads-per-day');
+  const pngReadsPerDay = number('png-reads-per-day');
+  if (files === undefined || uploadsPerDay === undefined || pngReadsPerDay === undefined) throw new Error(USAGE);
+  const coldShare = number('cold-share', 0, 0.999);
+  const context = Object.fromEntries(
+    (values.context ?? []).map((pair) => {
+      const at = pair.indexOf('=');
+      if (at < 1) throw new Error(`-c ${pair}: use -c name=value`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+  return {
+    workload: {
+      files,
+      uploadsPerDay,
+      pngReadsPerDay,
+      avgMb: number('avg-mb', 0.001)!,
+      ...(coldShare !== undefined ? { coldShare } : {}),
+    },
+    context,
+    json: values.json ?? false,
+  };
+}
+
+async function main(): Promise<void> {
+  const { workload, context, json } = parse(process.argv.slice(2));
+  const prices = loadPrices();
+  const stack = await readStackSettings(context);
+  const measured = await measure(workload.avgMb);
+  const bill = computeBill(workload, stack, { ...measured, accessLogLineBytes: accessLogLineBytes() }, prices);
+  if (json) console.log(JSON.stringify(jsonReport(bill, workload, stack, measured, prices), null, 2));
+  else console.log(textReport(bill, workload, stack, measured, prices));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
