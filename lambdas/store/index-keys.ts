@@ -1,5 +1,6 @@
 // The index key attributes a file item carries, derived from its record fields (README "Index design").
 import { createHash } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { TABLE } from '../config.js';
 import type { FileRecord, ProcessingStatus } from './records.js';
 
@@ -68,9 +69,24 @@ export function derivedKeys(record: KeySource): Record<string, string> {
   return keys;
 }
 
+/**
+ * A record's QIDO-RS attributes (`dicomweb`, JSON text) are stored deflated as `dicomweb_z`: the file item is copied
+ * into ten ALL-projection indexes, so its size is paid eleven times on every write (1,267 -> ~460 bytes for a CT;
+ * `npm run cost` prices the write units). Items written before keep the text, and read back the same.
+ */
+const DICOMWEB_TEXT = 'dicomweb';
+const DICOMWEB_DEFLATED = 'dicomweb_z';
+
+function deflateDicomweb(fields: Record<string, unknown>): void {
+  if (typeof fields[DICOMWEB_TEXT] !== 'string') return;
+  fields[DICOMWEB_DEFLATED] = deflateRawSync(Buffer.from(fields[DICOMWEB_TEXT] as string, 'utf8'));
+  delete fields[DICOMWEB_TEXT];
+}
+
 /** The item a record is stored as: its fields (null key fields dropped) plus the derived keys. */
 export function toFileItem(record: FileRecord): Record<string, unknown> {
   const item: Record<string, unknown> = { ...record, ...derivedKeys(record) };
+  deflateDicomweb(item);
   for (const field of RECORD_KEY_FIELDS) if (item[field] === null) delete item[field];
   if (record.duplicate_of && record.duplicate_of.length === 0) delete item.duplicate_of;
   return item;
@@ -80,6 +96,9 @@ export function toFileItem(record: FileRecord): Record<string, unknown> {
 export function fromFileItem(item: Record<string, unknown>): FileRecord {
   const record: Record<string, unknown> = { ...item };
   for (const attribute of [...DERIVED_ATTRIBUTES, 'list_pk', STUDY_COUNTED]) delete record[attribute];
+  const deflated = record[DICOMWEB_DEFLATED];
+  if (deflated instanceof Uint8Array) record[DICOMWEB_TEXT] = inflateRawSync(deflated).toString('utf8');
+  delete record[DICOMWEB_DEFLATED];
   for (const field of NULLABLE_FIELDS) record[field] ??= null;
   // DynamoDB keeps duplicate_of as a string set.
   if (record.duplicate_of instanceof Set) record.duplicate_of = [...(record.duplicate_of as Set<string>)].sort();
@@ -130,6 +149,10 @@ export function keyUpdates(
   for (const [field, value] of Object.entries(fields)) {
     if (value === null && (RECORD_KEY_FIELDS as readonly string[]).includes(field)) remove.push(field);
     else set[field] = value;
+  }
+  if (typeof set[DICOMWEB_TEXT] === 'string') {
+    deflateDicomweb(set);
+    remove.push(DICOMWEB_TEXT); // the text an older write left
   }
   const shard = shardOf(current.id);
   if ('status' in fields) {
