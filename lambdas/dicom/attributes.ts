@@ -486,7 +486,13 @@ function convertElement(tag: string, element: Element, dataSet: DataSet, parent:
     // Items of a sequence re-read from UN carry no VRs: resolve theirs from the dictionary.
     const viaUn = !element.items || element.vr === 'UN';
     const itemContext = viaUn ? { ...context, implicitVr: true, littleEndian: true } : context;
-    return { ...base, value: sequenceValue(items, { ...itemContext, depth: context.depth + 1 }) };
+    // The parser's note on a sequence it read only in part (a file cut short, an item longer than its sequence).
+    const parseNote = (element as Element & { note?: string }).note;
+    return {
+      ...base,
+      value: sequenceValue(items, { ...itemContext, depth: context.depth + 1 }),
+      ...(parseNote ? { note: parseNote } : {}),
+    };
   }
 
   const { bytes, declared, truncated } = elementBytes(dataSet, element);

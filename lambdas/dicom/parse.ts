@@ -1,10 +1,11 @@
 // Parses DICOM bytes (Part 10 or bare dataset, any transfer syntax) with dicom-parser, defensively.
 import { inflateRawSync } from 'node:zlib';
 import dicomParser from 'dicom-parser';
-import type { DataSet } from 'dicom-parser';
+import type { ByteArrayParser, DataSet, Element } from 'dicom-parser';
 import { lookupTag, vrForTag } from './dictionary.js';
 import { InflatedTooLarge, NotDicom } from './errors.js';
 import { PIXEL_DATA_TAGS, TAGS } from './tags.js';
+import { itemRunsPastSequence, readDataSetTolerant, type TolerantRead } from './tolerant-read.js';
 import { TRANSFER_SYNTAX } from './uids.js';
 
 /** A deflated dataset may not inflate past this (a zip bomb must not exhaust Lambda memory). */
@@ -35,6 +36,11 @@ export interface ParsedDicom {
   readonly hasMeta: boolean;
   /** Set when parsing stopped early inside Pixel Data (the header is complete, the image is not). */
   readonly truncatedPixelData: boolean;
+  /**
+   * Set when the file ends before its dataset does (inside Pixel Data or anywhere else): what was read before the cut
+   * is kept, and the element the file ends in carries a note in the attributes.
+   */
+  readonly truncated?: boolean;
 }
 
 /** Float and double float pixel data: a file with either is read whole (see parseDicomHeader). */
@@ -224,47 +230,58 @@ function partialDataSet(error: unknown): DataSet | undefined {
   return undefined;
 }
 
-/** Did parsing stop inside pixel data, with the rest of the header complete? */
-function stoppedInPixelData(dataSet: DataSet, bytesLength: number): boolean {
-  if (PIXEL_DATA_TAGS.some((t) => dataSet.elements[t])) return true;
-  // dicom-parser drops the element it failed on; accept when only a pixel tag can have followed.
-  const tags = Object.keys(dataSet.elements);
-  const last = tags[tags.length - 1];
-  return last !== undefined && last < TAGS.FloatPixelData && last >= GROUP_0028_START && bytesLength > 0;
+/**
+ * What a cut copy must hold whole to count as a DICOM file: a composite object's SOP Class and SOP Instance UID, or a
+ * DICOMDIR's File-set ID (0004,1130).
+ */
+const IDENTIFYING_TAGS: ReadonlyArray<readonly string[]> = [[TAGS.SOPClassUID, TAGS.SOPInstanceUID], ['x00041130']];
+
+/** A standard element: in the data dictionary (PS3.6 Table 6-1), or a DICOMDIR's directory element (group 0004, Table 8-1). */
+function isStandardTag(tag: string): boolean {
+  return tag.startsWith('x0004') || lookupTag(tag.slice(1).toUpperCase()) !== undefined;
 }
 
 /**
- * dicom-parser re-reads an inflated file from byte 0, so the preamble and "DICM" become bogus
- * elements (e.g. (0000,0000), (4944,4D43)): drop everything before the dataset proper.
+ * Is what was read before a fault enough to be a DICOM file? A file meta group, and top-level elements that are
+ * real standard elements in ascending order (as a bare dataset must be), the identifying ones among them whole:
+ * garbage, or a dataset misread in the wrong encoding, is not accepted as "cut short".
  */
-function dropPreambleElements(dataSet: DataSet, bytes: Uint8Array): void {
-  const datasetStart = (dicomParser.readPart10Header(bytes) as DataSet & { position?: number }).position ?? 0;
-  for (const [tag, element] of Object.entries(dataSet.elements)) {
-    if (!tag.startsWith('x0002') && element.dataOffset < datasetStart) delete dataSet.elements[tag];
+function enoughBeforeFault(wholeTags: readonly string[], requireIdentifying: boolean): boolean {
+  const tags = wholeTags.filter((t) => !t.startsWith('x0002'));
+  if (tags.length < 3) return false;
+  let known = 0;
+  let previous = -1;
+  for (const tag of tags) {
+    const value = parseInt(tag.slice(1), 16);
+    if (value <= previous) return false;
+    previous = value;
+    if (isStandardTag(tag)) known++;
   }
+  if (known < 3 || known / tags.length <= 0.5) return false;
+  return !requireIdentifying || IDENTIFYING_TAGS.some((set) => set.every((tag) => tags.includes(tag)));
 }
+
+/** The file meta group (0002,xxxx) of a Part 10 file and where the dataset starts. */
+type MetaGroup = DataSet & { position: number };
 
 /**
- * A Part 10 file whose meta group has no Transfer Syntax UID (absent or empty): the syntax its dataset
- * is in, inferred from the dataset's first element as pydicom and dcmtk do. Undefined when the meta
- * group names one (or cannot be read: parseDicom then refuses the file in its own words).
+ * Reads the file meta group after "DICM": explicit VR little endian elements of group 0002, ending at the first
+ * element of another group. (dicom-parser's readPart10Header ends it only at a tag above (0002,FFFF), so a dataset
+ * starting with a group below 0008, e.g. private group 0001, was swallowed into the meta group.) Throws dicom-parser's
+ * errors when the group is cut short.
  */
-function inferredMetaTransferSyntax(
-  bytes: Uint8Array,
-): { meta: DataSet; datasetStart: number; transferSyntaxUid: string } | undefined {
-  const meta = readMeta(bytes);
-  if (!meta || namedTransferSyntax(meta) !== '' || meta.position === undefined) return undefined;
-  if (meta.position >= bytes.length)
-    throw new NotDicom('the file ends after its file meta header: it holds no dataset');
-  return { meta, datasetStart: meta.position, transferSyntaxUid: inferTransferSyntax(bytes, meta.position) };
-}
-
-function readMeta(bytes: Uint8Array): (DataSet & { position?: number }) | undefined {
-  try {
-    return dicomParser.readPart10Header(bytes);
-  } catch {
-    return undefined;
+function readPart10Meta(bytes: Uint8Array): MetaGroup {
+  const parser = dicomParser.littleEndianByteArrayParser;
+  const stream = new dicomParser.ByteStream(parser, bytes, 132);
+  const elements: Record<string, Element> = {};
+  const warnings: string[] = [];
+  while (stream.position + 2 <= bytes.length && parser.readUint16(bytes, stream.position) === 0x0002) {
+    const element = dicomParser.readDicomElementExplicit(stream, warnings);
+    (element as Element & { parser?: ByteArrayParser }).parser = parser;
+    elements[element.tag] = element;
   }
+  const meta = new DataSetClass(parser, bytes, elements) as MetaGroup;
+  return Object.assign(meta, { warnings, position: stream.position });
 }
 
 /** The meta group's Transfer Syntax UID, '' when absent or empty, undefined when cut short (refused later, in our words). */
@@ -284,78 +301,228 @@ function mergeMeta(dataSet: DataSet, meta: DataSet): DataSet {
 }
 
 /** Elements with invalid VR bytes are repaired in explicit VR datasets only; others pass through (or rethrow). */
-function repairAfterParse(bytes: Uint8Array, dataSet: DataSet, transferSyntaxUid: string, failure?: unknown): DataSet {
-  const explicitUncompressed =
-    transferSyntaxUid !== '' &&
-    transferSyntaxUid !== TRANSFER_SYNTAX.ImplicitVRLittleEndian &&
-    transferSyntaxUid !== TRANSFER_SYNTAX.DeflatedExplicitVRLittleEndian;
-  if (!explicitUncompressed) {
+function repairAfterParse(bytes: Uint8Array, dataSet: DataSet, readAs: string, failure?: unknown): DataSet {
+  if (readAs === TRANSFER_SYNTAX.ImplicitVRLittleEndian) {
     if (failure !== undefined) throw failure;
     return dataSet;
   }
-  return repairInvalidVrs(bytes, dataSet, transferSyntaxUid, failure);
+  return repairInvalidVrs(bytes, dataSet, readAs, failure);
+}
+
+const isImplicit = (transferSyntaxUid: string): boolean => transferSyntaxUid === TRANSFER_SYNTAX.ImplicitVRLittleEndian;
+
+/**
+ * How the dataset of a Part 10 file is encoded: the meta group's transfer syntax, unless it names none (inferred
+ * from the dataset's first element, as pydicom and dcmtk do) or its first element says otherwise (explicit VR
+ * declared, implicit VR written, or the reverse: the bytes are read as written, as pydicom does).
+ */
+function datasetEncoding(bytes: Uint8Array, meta: MetaGroup): { declared: string; readAs: string } {
+  const named = namedTransferSyntax(meta);
+  if (named === undefined) throw new NotDicom('the file meta header is cut short');
+  if (meta.position >= bytes.length)
+    throw new NotDicom('the file ends after its file meta header: it holds no dataset');
+  const detected = inferTransferSyntax(bytes, meta.position);
+  if (named === '') return { declared: detected, readAs: detected };
+  if (named === TRANSFER_SYNTAX.DeflatedExplicitVRLittleEndian) return { declared: named, readAs: named };
+  if (isImplicit(named) !== isImplicit(detected)) return { declared: named, readAs: detected };
+  return {
+    declared: named,
+    readAs:
+      named === TRANSFER_SYNTAX.ExplicitVRBigEndian
+        ? named
+        : isImplicit(named)
+          ? named
+          : TRANSFER_SYNTAX.ExplicitVRLittleEndian,
+  };
+}
+
+/**
+ * datasetEncoding, but a dataset read in another encoding than its meta group declares must then look like DICOM
+ * (standard elements in ascending order): random bytes after a meta group are read as declared, as before.
+ */
+function datasetEncodingChecked(bytes: Uint8Array, meta: MetaGroup): { declared: string; readAs: string } {
+  const encoding = datasetEncoding(bytes, meta);
+  const { declared, readAs } = encoding;
+  if (
+    !declared ||
+    isImplicit(declared) === isImplicit(readAs) ||
+    declared === TRANSFER_SYNTAX.DeflatedExplicitVRLittleEndian
+  )
+    return encoding;
+  let read: TolerantRead;
+  try {
+    read = readDataSetTolerant(bytes, meta.position, {
+      parser: dicomParser.littleEndianByteArrayParser,
+      implicit: isImplicit(readAs),
+      vrCallback,
+    });
+  } catch {
+    return { declared, readAs: declared };
+  }
+  return enoughBeforeFault(read.wholeTags, false) ? encoding : { declared, readAs: declared };
+}
+
+/**
+ * Encapsulated Pixel Data in a dataset read as implicit VR (a file whose meta group says an encapsulated syntax but
+ * whose dataset is written in implicit VR): dicom-parser's implicit reader does not list its fragments. They are read
+ * here, as its explicit reader would.
+ */
+function listFragments(dataSet: DataSet): void {
+  const element = dataSet.elements[TAGS.PixelData];
+  if (!element?.hadUndefinedLength || element.fragments) return;
+  const stream = new dicomParser.ByteStream(dataSet.byteArrayParser, dataSet.byteArray, element.dataOffset);
+  const listed: Element = { ...element };
+  try {
+    dicomParser.findEndOfEncapsulatedElement(stream, listed, []);
+  } catch {
+    return;
+  }
+  Object.assign(element, listed);
+}
+
+/** True when an element's declared value runs past the end of the bytes (a file cut inside it). */
+function runsPastEnd(element: Element, length: number): boolean {
+  return !element.hadUndefinedLength && element.dataOffset + element.length > length;
+}
+
+/**
+ * The dataset read tolerantly (tolerant-read.ts) after dicom-parser failed on it, when what comes before the fault is
+ * enough to be a DICOM file; undefined otherwise (the caller refuses the file).
+ */
+function recoverDataSet(
+  data: Uint8Array,
+  position: number,
+  encoding: string,
+): { dataSet: DataSet; truncated: boolean; truncatedPixelData: boolean } | undefined {
+  let recovered: TolerantRead;
+  try {
+    recovered = readDataSetTolerant(data, position, {
+      parser:
+        encoding === TRANSFER_SYNTAX.ExplicitVRBigEndian
+          ? dicomParser.bigEndianByteArrayParser
+          : dicomParser.littleEndianByteArrayParser,
+      implicit: isImplicit(encoding),
+      vrCallback,
+    });
+  } catch {
+    return undefined;
+  }
+  if (!enoughBeforeFault(recovered.wholeTags, recovered.cut)) return undefined;
+  const { cutTag, wholeTags } = recovered;
+  const lastWhole = wholeTags[wholeTags.length - 1] ?? '';
+  // The file ends in Pixel Data, or in the header of what can only be Pixel Data after the image group.
+  const truncatedPixelData =
+    recovered.cut &&
+    (cutTag !== undefined
+      ? PIXEL_DATA_TAGS.includes(cutTag)
+      : lastWhole >= GROUP_0028_START && lastWhole < TAGS.FloatPixelData);
+  return { dataSet: recovered.dataSet, truncated: recovered.cut, truncatedPixelData };
 }
 
 /** Parses DICOM bytes; throws NotDicom with a reason when they are not a readable DICOM file. */
 export function parseDicom(bytes: Uint8Array): ParsedDicom {
   if (bytes.length === 0) throw new NotDicom('the file is empty');
-  const hasMeta = hasPart10Prefix(bytes);
-  const inferred = hasMeta ? inferredMetaTransferSyntax(bytes) : undefined;
-  const transferSyntaxOption = hasMeta ? inferred?.transferSyntaxUid : inferTransferSyntax(bytes, 0);
-  // What the dataset is read as: the repair of invalid VRs (explicit VR only) must know it even from a partial parse.
-  const readAs = transferSyntaxOption ?? namedTransferSyntax(readMeta(bytes) ?? ({ elements: {} } as DataSet)) ?? '';
+  return hasPart10Prefix(bytes) ? parsePart10(bytes) : parseBareDataset(bytes);
+}
+
+function parseBareDataset(bytes: Uint8Array): ParsedDicom {
+  const transferSyntaxUid = inferTransferSyntax(bytes, 0);
   let dataSet: DataSet;
-  let truncatedPixelData = false;
   try {
     try {
-      dataSet = inferred
-        ? mergeMeta(readDataSetFrom(bytes, inferred.datasetStart, inferred.transferSyntaxUid), inferred.meta)
-        : dicomParser.parseDicom(bytes, {
-            inflater,
-            vrCallback,
-            ...(transferSyntaxOption ? { TransferSyntaxUID: transferSyntaxOption } : {}),
-          } as Parameters<typeof dicomParser.parseDicom>[1]);
-      dataSet = repairAfterParse(bytes, dataSet, readAs);
+      dataSet = repairAfterParse(bytes, readDataSetFrom(bytes, 0, transferSyntaxUid), transferSyntaxUid);
     } catch (error) {
       const partial = partialDataSet(error);
       if (!partial) throw error;
-      dataSet = repairAfterParse(bytes, partial, readAs, error);
-      // dicom-parser merges the meta group only into a dataset it finished reading.
-      const meta = hasMeta ? readMeta(bytes) : undefined;
-      if (meta) mergeMeta(dataSet, meta);
+      dataSet = repairAfterParse(bytes, partial, transferSyntaxUid, error);
     }
-    if (inferred) mergeMeta(dataSet, inferred.meta);
   } catch (error) {
     if (error instanceof InflatedTooLarge) throw error;
-    const partial = partialDataSet(error);
-    if (
-      hasMeta &&
-      partial &&
-      /overrun|beyond|end of buffer|exceeds/i.test(libraryText(error)) &&
-      stoppedInPixelData(partial, bytes.length)
-    ) {
-      // The partial dataset lacks the meta group: read it again and merge, as dicom-parser would.
-      const meta = dicomParser.readPart10Header(bytes);
-      for (const [tag, element] of Object.entries(meta.elements)) partial.elements[tag] = element;
-      dataSet = partial;
-      truncatedPixelData = true;
-    } else if (!hasMeta) {
-      throw new NotDicom('no DICOM preamble ("DICM") and the bytes do not parse as a DICOM dataset');
-    } else {
-      throw new NotDicom(describe(error));
-    }
-  }
-  if (hasMeta && dataSet.string(TAGS.TransferSyntaxUID)?.trim() === TRANSFER_SYNTAX.DeflatedExplicitVRLittleEndian) {
-    dropPreambleElements(dataSet, bytes);
-  }
-  if (!hasMeta && !looksLikeBareDataset(dataSet)) {
     throw new NotDicom('no DICOM preamble ("DICM") and the bytes do not parse as a DICOM dataset');
   }
-  const transferSyntaxUid =
-    inferred?.transferSyntaxUid ??
-    (dataSet.string(TAGS.TransferSyntaxUID) ?? transferSyntaxOption ?? '').replace(/\0/g, '').trim();
-  if (hasMeta && !transferSyntaxUid) throw new NotDicom('the file meta header has no Transfer Syntax UID');
-  return { dataSet, transferSyntaxUid, hasMeta, truncatedPixelData };
+  if (!looksLikeBareDataset(dataSet)) {
+    throw new NotDicom('no DICOM preamble ("DICM") and the bytes do not parse as a DICOM dataset');
+  }
+  // dicom-parser's parseDicom gave bare datasets a synthetic Transfer Syntax element (no offset): kept as before.
+  dataSet.elements[TAGS.TransferSyntaxUID] = {
+    tag: TAGS.TransferSyntaxUID,
+    vr: 'UI',
+    Value: transferSyntaxUid,
+  } as unknown as Element;
+  return { dataSet, transferSyntaxUid, hasMeta: false, truncatedPixelData: false };
+}
+
+/** The file with its deflated dataset inflated; a corrupt deflate stream is refused in our words. */
+function inflateDataset(bytes: Uint8Array, position: number): Uint8Array {
+  try {
+    return inflater(bytes, position);
+  } catch (error) {
+    if (error instanceof InflatedTooLarge) throw error;
+    throw new NotDicom('the deflated dataset cannot be inflated: its deflate stream is corrupt or cut short');
+  }
+}
+
+function parsePart10(bytes: Uint8Array): ParsedDicom {
+  let meta: MetaGroup;
+  try {
+    meta = readPart10Meta(bytes);
+  } catch (error) {
+    throw new NotDicom(describe(error));
+  }
+  const { declared, readAs } = datasetEncodingChecked(bytes, meta);
+  if (!declared) throw new NotDicom('the file meta header has no Transfer Syntax UID');
+  const deflated = readAs === TRANSFER_SYNTAX.DeflatedExplicitVRLittleEndian;
+  // A deflated dataset is read from its inflated copy (the meta group's bytes are copied in front, at the same offsets).
+  const data = deflated ? inflateDataset(bytes, meta.position) : bytes;
+  const encoding = deflated ? TRANSFER_SYNTAX.ExplicitVRLittleEndian : readAs;
+  let dataSet: DataSet;
+  let truncated = false;
+  let truncatedPixelData = false;
+  try {
+    try {
+      dataSet = repairAfterParse(data, readDataSetFrom(data, meta.position, encoding), encoding);
+    } catch (error) {
+      const partial = partialDataSet(error);
+      if (!partial) throw error;
+      dataSet = repairAfterParse(data, partial, encoding, error);
+    }
+  } catch (error) {
+    if (error instanceof InflatedTooLarge || error instanceof NotDicom) throw error;
+    if (!partialDataSet(error) || libraryText(error).match(/call stack/i)) throw new NotDicom(describe(error));
+    // Cut short, or an item longer than what holds it: keep what can be read, if that is enough to be a DICOM file.
+    const recovered = recoverDataSet(data, meta.position, encoding);
+    if (!recovered) throw new NotDicom(describe(error));
+    ({ dataSet, truncated, truncatedPixelData } = recovered);
+  }
+  // dicom-parser's implicit VR reader reads an item longer than its sequence into what follows, without complaint.
+  if (!truncated && isImplicit(encoding) && itemRunsPastSequence(dataSet)) {
+    const recovered = recoverDataSet(data, meta.position, encoding);
+    if (recovered) ({ dataSet, truncated, truncatedPixelData } = recovered);
+  }
+  mergeMeta(dataSet, meta);
+  if (isImplicit(encoding) && !isImplicit(declared)) listFragments(dataSet);
+  // dicom-parser's implicit VR reader steps past the end of the bytes without complaint: a cut it did not report.
+  if (!truncated) {
+    const past = Object.values(dataSet.elements).find((element) => runsPastEnd(element, data.length));
+    if (past) {
+      const before = Object.keys(dataSet.elements)
+        .sort()
+        .filter((tag) => tag < past.tag);
+      if (!enoughBeforeFault(before, true))
+        throw new NotDicom(
+          'the file ends inside an element: it is cut short, or an element declares more bytes than follow',
+        );
+      truncated = true;
+      truncatedPixelData = truncatedPixelData || PIXEL_DATA_TAGS.includes(past.tag);
+    }
+  }
+  return {
+    dataSet,
+    transferSyntaxUid: declared,
+    hasMeta: true,
+    truncatedPixelData,
+    ...(truncated ? { truncated } : {}),
+  };
 }
 
 /** What parseDicomHeader needs next: more bytes from the start of the file, or the whole file for parseDicom. */
@@ -372,14 +539,20 @@ export function parseDicomHeader(prefix: Uint8Array, complete: boolean): ParsedD
   const more = complete ? 'WHOLE_FILE' : 'MORE_BYTES';
   if (prefix.length < 132) return more;
   if (!hasPart10Prefix(prefix)) return 'WHOLE_FILE';
-  let meta: DataSet;
+  let meta: MetaGroup;
   try {
-    meta = dicomParser.readPart10Header(prefix);
+    meta = readPart10Meta(prefix);
   } catch {
     return more;
   }
+  if (meta.position + 6 > prefix.length) return more;
   const transferSyntaxUid = (meta.string(TAGS.TransferSyntaxUID) ?? '').replace(/\0/g, '').trim();
   if (!transferSyntaxUid || transferSyntaxUid === TRANSFER_SYNTAX.DeflatedExplicitVRLittleEndian) return 'WHOLE_FILE';
+  // A dataset in another VR encoding than the meta group says, or starting with a group below 0008 (which dicom-parser
+  // reads into the meta group): parseDicom reads those.
+  const firstGroup = dicomParser.littleEndianByteArrayParser.readUint16(prefix, meta.position);
+  if (isImplicit(transferSyntaxUid) !== isImplicit(inferTransferSyntax(prefix, meta.position)) || firstGroup < 0x0008)
+    return 'WHOLE_FILE';
   let dataSet: DataSet;
   try {
     dataSet = dicomParser.parseDicom(prefix, { vrCallback, untilTag: TAGS.PixelData } as Parameters<
