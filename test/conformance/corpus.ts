@@ -139,7 +139,12 @@ function theirs(readers: Readers): string {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { reference: { type: 'string' }, keep: { type: 'boolean', default: false } },
+    // --strict (CI): any failure class fails the run, not only a 5xx.
+    options: {
+      reference: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      strict: { type: 'boolean', default: false },
+    },
   });
   if (positionals.length !== 1) usage('give one folder of files');
   const samplesDir = resolve(positionals[0]!);
@@ -192,7 +197,8 @@ async function main(): Promise<void> {
     console.log(`\n${CLASSES[name][1]}: ${inClass.length}`);
     for (const r of inClass) console.log(`  ${r.file} | ours: ${r.ours} | reference: ${r.theirs}`);
   }
-  if (rows.some((r) => r.classes.includes('bug'))) process.exitCode = 1;
+  const failing = values.strict ? FAILURES : (['bug'] as ClassName[]);
+  if (rows.some((r) => r.classes.some((c) => failing.includes(c)))) process.exitCode = 1;
 }
 
 await main();
