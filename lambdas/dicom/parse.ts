@@ -214,13 +214,19 @@ function looksLikeBareDataset(dataSet: DataSet): boolean {
   if (tags.length < 3) return false;
   const first = parseInt(tags[0]!.slice(1, 5), 16);
   if (first > 0x0010) return false;
+  return ascendingAndMostlyStandard(tags, (tag) => lookupTag(tag.slice(1).toUpperCase()) !== undefined);
+}
+
+/** At least three tags, in strictly ascending order, more than half of them standard: a dataset, not garbage. */
+function ascendingAndMostlyStandard(tags: readonly string[], isStandard: (tag: string) => boolean): boolean {
+  if (tags.length < 3) return false;
   let known = 0;
   let previous = -1;
   for (const tag of tags) {
     const value = parseInt(tag.slice(1), 16);
     if (value <= previous) return false;
     previous = value;
-    if (lookupTag(tag.slice(1).toUpperCase())) known++;
+    if (isStandard(tag)) known++;
   }
   return known >= 3 && known / tags.length > 0.5;
 }
@@ -248,16 +254,7 @@ function isStandardTag(tag: string): boolean {
  */
 function enoughBeforeFault(wholeTags: readonly string[], requireIdentifying: boolean): boolean {
   const tags = wholeTags.filter((t) => !t.startsWith('x0002'));
-  if (tags.length < 3) return false;
-  let known = 0;
-  let previous = -1;
-  for (const tag of tags) {
-    const value = parseInt(tag.slice(1), 16);
-    if (value <= previous) return false;
-    previous = value;
-    if (isStandardTag(tag)) known++;
-  }
-  if (known < 3 || known / tags.length <= 0.5) return false;
+  if (!ascendingAndMostlyStandard(tags, isStandardTag)) return false;
   return !requireIdentifying || IDENTIFYING_TAGS.some((set) => set.every((tag) => tags.includes(tag)));
 }
 
