@@ -163,7 +163,16 @@ function privateCreatorOf(dataSet: DataSet, tagHex: string): string | undefined 
 function describeElement(tagHex: string, dataSet: DataSet, context: Context): TagDescription {
   const description = describeTag(tagHex);
   const privateCreator = privateCreatorOf(dataSet, tagHex);
-  if (privateCreator === undefined) return description;
+  if (privateCreator === undefined) {
+    // A public element newer than the main dictionary (or of the directory group 0004): named from its keyword.
+    const standard = description.name === null ? context.privateDictionary?.standard(tagHex) : undefined;
+    if (!standard) return description;
+    return {
+      name: standard.keyword.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2'),
+      keyword: standard.keyword,
+      dictionaryVr: VALID_VRS.has(standard.vr) ? standard.vr : undefined,
+    };
+  }
   const entry = context.privateDictionary?.lookup(
     privateCreator,
     parseInt(tagHex.slice(0, 4), 16),

@@ -14,6 +14,11 @@ export interface PrivateDictionary {
    * value of (gggg,00xx) for element xxyy, PS3.5 7.8.1), or undefined when the dictionary does not know it.
    */
   lookup(creator: string, group: number, element: number): PrivateDictionaryEntry | undefined;
+  /**
+   * A public element (tag as 'GGGGEEEE') that the main dictionary (PS3.6 2019e, lambdas/dicom/dictionary.ts) lacks:
+   * 448 newer ones (SyntheticData, PyramidUID, ...) and the directory group 0004, from the same data file's public part.
+   */
+  standard(tagHex: string): { keyword: string; vr: string } | undefined;
 }
 
 type RawEntries = Record<string, { tag: string; vr?: string; name?: string }>;
@@ -22,6 +27,9 @@ type RawEntries = Record<string, { tag: string; vr?: string; name?: string }>;
  * dcmtk's keys: '(0019,"GEMS_ACQU_01",1e)' (any block the creator reserved), '(0019,"PHILIPS MR/PART",1005)' (a
  * fixed element number) and '(6001-o-60ff,"PAPYRUS 3.0",10)' (every odd group of a range).
  */
+/** A public element's key in the same file: '(0008,001C)' (repeating groups such as '(60xx,0010)' are skipped). */
+const PUBLIC_KEY = /^\(([0-9a-f]{3}[02468ace]),([0-9a-f]{4})\)$/i;
+
 const PRIVATE_KEY = /^\(([0-9a-f]{4})(?:-o-([0-9a-f]{4}))?,"([^"]+)",([0-9a-f]{2}|[0-9a-f]{4})\)$/i;
 
 /** dcmtk's "OB or OW" code; implicit VR writes such values as OW (PS3.5 A.1). Other codes are DICOM VRs. */
@@ -46,6 +54,7 @@ function entryOf(raw: { vr?: string; name?: string }): PrivateDictionaryEntry {
 export function privateDictionaryFrom(entries: RawEntries): PrivateDictionary {
   // "GGGG|creator|YY" for relocatable entries, "GGGG|creator|XXYY" for fixed element numbers.
   const byKey = new Map<string, PrivateDictionaryEntry>();
+  const publicByTag = new Map<string, { keyword: string; vr: string }>();
   const groupRanges: Array<{
     first: number;
     last: number;
@@ -54,6 +63,11 @@ export function privateDictionaryFrom(entries: RawEntries): PrivateDictionary {
     entry: PrivateDictionaryEntry;
   }> = [];
   for (const raw of Object.values(entries)) {
+    const publicMatch = PUBLIC_KEY.exec(raw.tag);
+    if (publicMatch && raw.name && raw.vr) {
+      publicByTag.set(`${publicMatch[1]}${publicMatch[2]}`.toUpperCase(), { keyword: raw.name, vr: raw.vr });
+      continue;
+    }
     const match = PRIVATE_KEY.exec(raw.tag);
     if (!match) continue;
     const [, group, lastGroup, creator, element] = match as unknown as [
@@ -72,6 +86,7 @@ export function privateDictionaryFrom(entries: RawEntries): PrivateDictionary {
     }
   }
   return {
+    standard: (tagHex) => publicByTag.get(tagHex.toUpperCase()),
     lookup(creator, group, element) {
       const block = element >> 8;
       // Private data elements are (gggg,1000-FFFF) of an odd group other than 0001-0007 and FFFF (PS3.5 7.8.1).

@@ -15,8 +15,10 @@ import { downscale, fitWithin } from './resize.js';
  * Version of what the processor derives (attributes JSON, PNG, record summary). Bump it when a
  * parser or renderer change alters that output; `scripts/reprocess-all.ts` then rebuilds older records.
  * 3: well-known private elements named, with their creator, and decoded with the private dictionary's VR.
+ * 4: public elements newer than the main dictionary named and decoded; files cut short, items longer than their
+ *    sequence, datasets in the other VR encoding read (parse.ts); JPEG colour by the stream's markers.
  */
-export const DERIVED_SCHEMA_VERSION = 3;
+export const DERIVED_SCHEMA_VERSION = 4;
 
 export interface ProcessOutcome {
   attributesJson: Uint8Array;

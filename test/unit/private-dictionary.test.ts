@@ -392,3 +392,28 @@ describe('nothing silently dropped', () => {
     });
   });
 });
+
+describe('public elements newer than the main dictionary (PS3.6 2019e)', () => {
+  const NEWER: FixtureElement[] = [
+    { tag: 0x00041130, vr: 'CS', value: 'FILESET1' },
+    { tag: 0x0008001c, vr: 'CS', value: 'YES' },
+    { tag: 0x00080019, vr: 'UI', value: '1.2.3.4.5' },
+  ];
+
+  it('are named from the data file and decoded with its VR in an implicit VR file', () => {
+    const doc = attributesOf(NEWER, TS.implicitLE);
+    expect(doc.attributes['0008,001C']).toMatchObject({
+      name: 'Synthetic Data',
+      keyword: 'SyntheticData',
+      vr: 'CS',
+      value: 'YES',
+    });
+    expect(doc.attributes['0008,0019']).toMatchObject({ keyword: 'PyramidUID', vr: 'UI', value: '1.2.3.4.5' });
+    expect(doc.attributes['0004,1130']).toMatchObject({ name: 'File Set ID', keyword: 'FileSetID', value: 'FILESET1' });
+  });
+
+  it('stay unnamed without the data file (the API Lambdas, which do not load it)', () => {
+    const doc = buildAttributes(parseDicom(buildDicom(NEWER, { transferSyntax: TS.implicitLE })));
+    expect(doc.attributes['0008,001C']).toMatchObject({ name: null, keyword: null });
+  });
+});
