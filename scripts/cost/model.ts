@@ -226,6 +226,16 @@ function s3RequestLines(calls: CallCounts, prices: Prices, getClass = 'STANDARD'
   return lines;
 }
 
+function readUnitsLine(units: number, prices: Prices): BillLine {
+  return {
+    service: 'DynamoDB',
+    item: 'read units',
+    quantity: units,
+    unit: 'RRU',
+    usd: (units * prices.dynamodb.read_per_million) / 1e6,
+  };
+}
+
 function logLine(bytes: number, prices: Prices): BillLine {
   return {
     service: 'CloudWatch',
@@ -332,13 +342,7 @@ export function computeBill(workload: Workload, stack: StackSettings, measured: 
       unit: 'WRU',
       usd: (indexUnits * prices.dynamodb.write_per_million) / 1e6,
     },
-    {
-      service: 'DynamoDB',
-      item: 'read units',
-      quantity: measured.upload.readUnits + measured.processing.readUnits,
-      unit: 'RRU',
-      usd: ((measured.upload.readUnits + measured.processing.readUnits) * prices.dynamodb.read_per_million) / 1e6,
-    },
+    readUnitsLine(measured.upload.readUnits + measured.processing.readUnits, prices),
     logLine(logBytes(measured.upload, invocationsPerRequest + 1) + measured.accessLogLineBytes, prices),
   ]);
 
@@ -348,13 +352,7 @@ export function computeBill(workload: Workload, stack: StackSettings, measured: 
     ...apiRequest(),
     ...lambdaLines('png', stack.functions.png, pngMs, prices),
     ...s3RequestLines(measured.png.calls, prices),
-    {
-      service: 'DynamoDB',
-      item: 'read units',
-      quantity: measured.png.readUnits,
-      unit: 'RRU',
-      usd: (measured.png.readUnits * prices.dynamodb.read_per_million) / 1e6,
-    },
+    readUnitsLine(measured.png.readUnits, prices),
     logLine(logBytes(measured.png, invocationsPerRequest) + measured.accessLogLineBytes, prices),
   ]);
   // With image delivery: a CloudFront request (and, on a miss, an S3 GET), plus a share of the grant that signed it.
@@ -395,13 +393,7 @@ export function computeBill(workload: Workload, stack: StackSettings, measured: 
 
   const listingPage = perOperation([
     ...apiRequest(),
-    {
-      service: 'DynamoDB',
-      item: 'read units',
-      quantity: measured.listingPage.readUnits,
-      unit: 'RRU',
-      usd: (measured.listingPage.readUnits * prices.dynamodb.read_per_million) / 1e6,
-    },
+    readUnitsLine(measured.listingPage.readUnits, prices),
     logLine(logBytes(measured.listingPage, invocationsPerRequest) + measured.accessLogLineBytes, prices),
   ]);
 

@@ -1,22 +1,15 @@
 // GET /studies/{study_uid}/series over HTTP (the local runtime, or API_URL's stage): a study's series in series-number
 // order with their instance counts, which follow uploads and deletes; each names its files' listing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StudySeriesJson } from '../../lambdas/http/listing.js';
 import { buildDicom, imageElements, patientElements } from '../fixtures/dicom-builder.js';
 import { uniqueUidRoot } from '../support/dicomweb.js';
 import { uploadForm } from '../support/runtime.js';
 import { startTarget, type ApiTarget } from '../support/target.js';
 
-interface SeriesRow {
-  series_instance_uid: string;
-  series_number: number | null;
-  modality: string | null;
-  series_description: string | null;
-  number_of_instances: number;
-  files: string;
-}
 interface SeriesListing {
   count: number;
-  series: SeriesRow[];
+  series: StudySeriesJson[];
 }
 
 let api: ApiTarget;
