@@ -14,6 +14,8 @@ import { Construct } from 'constructs';
 /** The API's 5xx share over five minutes that raises its alarm (two periods out of three: no single blip). */
 export const API_5XX_RATE = 0.05;
 export const AUDIT_METRIC_NAMESPACE = 'DicomApi/Audit';
+/** CloudWatch: a metric-math alarm may watch at most ten metrics. */
+export const MAX_METRICS_PER_ALARM = 10;
 
 /** The Logs Insights query an auditor runs over the audited functions' logs (README "Security"). */
 export const AUDIT_QUERY: logs.QueryStringProps = {
@@ -84,21 +86,44 @@ export class Monitoring extends Construct {
           alarmDescription: 'Processor events failed all attempts and were sent to the dead-letter queue',
         }),
     );
-    // Per function, so the alarm names the culprit (HTTP handlers turn bugs into 500s; these catch crashes,
-    // timeouts, init failures and the processor's own errors).
-    for (const [name, fn] of props.functions) {
-      this.add(
-        fn.metricErrors({ period, statistic: cloudwatch.Stats.SUM }).createAlarm(this, `${name}Errors`, {
-          ...atLeastOne,
-          alarmDescription: `Lambda ${name}: invocation errors`,
-        }),
-      );
-      this.add(
-        fn.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }).createAlarm(this, `${name}Throttles`, {
-          ...atLeastOne,
-          alarmDescription: `Lambda ${name}: throttled invocations`,
-        }),
-      );
+    // Errors and throttles of every function, ten functions to an alarm (the most metrics one alarm may watch): an
+    // alarm costs the same whatever it watches, so per-function alarms were most of an idle stack's bill. The alarm's
+    // description names its functions; the console graphs each one's metric (HTTP handlers turn bugs into 500s; these
+    // catch crashes, timeouts, init failures and the processor's own errors).
+    const functions = [...props.functions];
+    for (let first = 0; first < functions.length; first += MAX_METRICS_PER_ALARM) {
+      const group = functions.slice(first, first + MAX_METRICS_PER_ALARM);
+      const names = group.map(([name]) => name).join(', ');
+      const suffix = functions.length > MAX_METRICS_PER_ALARM ? String(first / MAX_METRICS_PER_ALARM + 1) : '';
+      for (const [kind, metricOf, what] of [
+        [
+          'Errors',
+          (fn: lambda.IFunction) => fn.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+          'invocation errors',
+        ],
+        [
+          'Throttles',
+          (fn: lambda.IFunction) => fn.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }),
+          'throttled invocations',
+        ],
+      ] as const) {
+        const usingMetrics = Object.fromEntries(group.map(([, fn], index) => [`m${index}`, metricOf(fn)]));
+        const sum = new cloudwatch.MathExpression({
+          // A function not invoked has no data point: counted as 0, so one idle function cannot hide another's errors.
+          expression: `SUM([${Object.keys(usingMetrics)
+            .map((id) => `FILL(${id}, 0)`)
+            .join(', ')}])`,
+          usingMetrics,
+          period,
+          label: `${kind} of ${group.length} functions`,
+        });
+        this.add(
+          sum.createAlarm(this, `Function${kind}${suffix}`, {
+            ...atLeastOne,
+            alarmDescription: `Lambda ${what} in: ${names}`,
+          }),
+        );
+      }
     }
     // The average of 5XXError is the share of requests that failed on the server side.
     this.add(

@@ -19,7 +19,7 @@ import {
   LOG_RETENTION,
   PROJECT_ROOT,
 } from '../../lib/constructs/function-defaults.js';
-import { API_5XX_RATE } from '../../lib/constructs/monitoring.js';
+import { API_5XX_RATE, MAX_METRICS_PER_ALARM } from '../../lib/constructs/monitoring.js';
 import { RECOVERY_DAYS } from '../../lib/constructs/storage.js';
 import { DicomApiStack, stackOptionsFromContext } from '../../lib/dicom-api-stack.js';
 import { references } from '../support/template.js';
@@ -585,11 +585,39 @@ describe('observability without PHI', () => {
     const functionIds = ofType(s, 'AWS::Lambda::Function')
       .filter(([, fn]) => fn.Properties!.Architectures)
       .map(([id]) => id);
+    // Ten functions to an alarm (CloudWatch's limit for metric math): each function's errors and throttles watched
+    // exactly once, summed with missing points as 0, and the alarm's description names the functions it watches.
+    const functionAlarms = alarms.filter((a) => a.Metrics);
     for (const metric of ['Errors', 'Throttles']) {
-      const watched = alarms.filter((a) => a.MetricName === metric).flatMap((a) => references(a.Dimensions));
+      const mine = functionAlarms.filter((a) =>
+        a.Metrics.some(
+          (m: { MetricStat?: { Metric: { MetricName: string } } }) => m.MetricStat?.Metric.MetricName === metric,
+        ),
+      );
+      const watched = mine.flatMap((a) =>
+        a.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat).flatMap(
+          (m: { MetricStat: { Metric: { MetricName: string; Dimensions: unknown } } }) => {
+            expect(m.MetricStat.Metric.MetricName).toBe(metric);
+            return references(m.MetricStat.Metric.Dimensions);
+          },
+        ),
+      );
       expect([...new Set(watched)].sort(), metric).toEqual([...functionIds].sort());
-      expect(watched, `one ${metric} alarm per function`).toHaveLength(functionIds.length);
+      expect(watched, `each function's ${metric} watched once`).toHaveLength(functionIds.length);
+      expect(mine, `${metric}: as few alarms as the limit allows`).toHaveLength(
+        Math.ceil(functionIds.length / MAX_METRICS_PER_ALARM),
+      );
+      for (const alarm of mine) {
+        const metrics = alarm.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat);
+        expect(metrics.length).toBeLessThanOrEqual(MAX_METRICS_PER_ALARM);
+        const [expression] = alarm.Metrics.filter((m: { Expression?: string }) => m.Expression);
+        expect(expression.Expression).toMatch(/^SUM\(\[FILL\(m0, 0\)/);
+        expect(expression.Expression.match(/FILL/g)).toHaveLength(metrics.length);
+        expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+        expect(alarm.AlarmDescription).toMatch(/^Lambda (invocation errors|throttled invocations) in: \w+/);
+      }
     }
+    expect(alarms, 'dead letters, 5xx rate, and the function alarms').toHaveLength(2 + functionAlarms.length);
     const api = alarms.filter((a) => a.MetricName === '5XXError');
     expect(api).toHaveLength(1);
     expect(api[0]).toMatchObject({ Statistic: 'Average', Threshold: API_5XX_RATE, Namespace: 'AWS/ApiGateway' });
