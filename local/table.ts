@@ -34,9 +34,34 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
         { AttributeName: index.partitionKey, KeyType: 'HASH' },
         { AttributeName: index.sortKey, KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: index.projection },
+      Projection: {
+        ProjectionType: index.projection,
+        ...(index.nonKeyAttributes ? { NonKeyAttributes: [...index.nonKeyAttributes] } : {}),
+      },
     })),
   };
+}
+
+/**
+ * What must match for an existing table to serve as is: each index's name, keys and projection (a projection that
+ * changed is a different index: dynalite, like DynamoDB, cannot change it in place).
+ */
+function indexSignature(index: {
+  IndexName?: string;
+  KeySchema?: { AttributeName?: string; KeyType?: string }[];
+  Projection?: { ProjectionType?: string; NonKeyAttributes?: string[] };
+}): string {
+  const keys = (index.KeySchema ?? []).map((k) => `${k.KeyType}=${k.AttributeName}`).join(',');
+  const projection = [
+    index.Projection?.ProjectionType ?? 'ALL',
+    ...[...(index.Projection?.NonKeyAttributes ?? [])].sort(),
+  ];
+  return `${index.IndexName ?? ''}(${keys}) ${projection.join(',')}`;
+}
+
+/** The signatures of the indexes TABLE defines, sorted. */
+export function wantedIndexSignatures(): string[] {
+  return (createTableInput('').GlobalSecondaryIndexes ?? []).map(indexSignature).sort();
 }
 
 async function describe(client: DynamoDBClient, tableName: string): Promise<string[] | undefined> {
@@ -50,7 +75,7 @@ async function describeTable(
   try {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     return {
-      indexes: (Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName ?? '').sort(),
+      indexes: (Table?.GlobalSecondaryIndexes ?? []).map(indexSignature).sort(),
       status: Table?.TableStatus ?? '',
     };
   } catch (error) {
@@ -134,8 +159,8 @@ async function restore(client: DynamoDBClient, tableName: string, items: Item[])
 }
 
 /**
- * Creates the table when it is missing. A table whose indexes differ from TABLE (made by an older
- * runtime: dynalite cannot add an index to a table) is upgraded: its items are saved to
+ * Creates the table when it is missing. A table whose indexes differ from TABLE in name, keys or projection (made by
+ * an older runtime: dynalite cannot add or change an index of a table) is upgraded: its items are saved to
  * `<dataDir>/<table>.upgrade.json`, the table is recreated and the items written back; a start cut
  * short in between finds the file and finishes the job.
  */
@@ -147,9 +172,7 @@ export async function ensureTable(endpoint: string, tableName: string, dataDir: 
   });
   const saved = join(dataDir, `${tableName}.upgrade.json`);
   try {
-    const wanted = tableIndexes()
-      .map((index) => index.name)
-      .sort();
+    const wanted = wantedIndexSignatures();
     const existing = await describe(client, tableName);
     if (existsSync(saved)) {
       if (existing?.join() !== wanted.join()) await recreate(client, tableName);

@@ -7,9 +7,11 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, PutItemComman
 import { marshall } from '@aws-sdk/util-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, expect, it } from 'vitest';
-import { tableIndexes } from '../../lambdas/config.js';
+import { TABLE, tableIndexes } from '../../lambdas/config.js';
 import { DynamoRecordStore } from '../../lambdas/store/dynamo-record-store.js';
 import { startEmulators, type Emulators } from '../../local/emulators.js';
+import { createTableInput } from '../../local/table.js';
+import { syntheticRecords } from '../support/synthetic-records.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'dicom-api-upgrade-'));
 let emulators: Emulators | undefined;
@@ -110,4 +112,54 @@ it('recreates the table with every index and writes the old records back, indexe
     '00000000-0000-4000-8000-000000000002',
   ]);
   client.destroy();
+});
+
+it('recreates a table whose index has another projection (same names), and every record survives', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dicom-api-projection-'));
+  try {
+    // The table as this runtime makes it, except files-by-series keeps only keys: a projection an older (or newer)
+    // runtime chose. dynalite, like DynamoDB, cannot change a projection in place.
+    mkdirSync(join(dir, 'dynamodb'), { recursive: true });
+    const server = dynalite({ path: join(dir, 'dynamodb'), createTableMs: 0 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const before = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
+    const input = createTableInput('projection-table');
+    const series = TABLE.indexes.filesBySeries.name;
+    input.GlobalSecondaryIndexes = input.GlobalSecondaryIndexes!.map((index) =>
+      index.IndexName === series ? { ...index, Projection: { ProjectionType: 'KEYS_ONLY' } } : index,
+    );
+    await before.send(new CreateTableCommand(input));
+    const records = syntheticRecords(3, new Date('2025-02-01T00:00:00Z'), 7).map((r) => ({
+      ...r,
+      status: 'READY' as const,
+    }));
+    const oldStore = new DynamoRecordStore(before, 'projection-table');
+    for (const record of records) await oldStore.create(record);
+    const seriesUid = records[0]!.series_instance_uid!;
+    // Keys only: a listing by series cannot show the record (the old projection the upgrade must replace).
+    const keysOnly = await oldStore.listFiles({ series_uid: seriesUid }, { limit: 10 });
+    expect(keysOnly.items[0]?.filename).toBeUndefined();
+    before.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+
+    const upgraded = await startEmulators(dir, 'projection-bucket', 'projection-table');
+    const client = new DynamoDBClient({ endpoint: upgraded.dynamoEndpoint, region: 'us-east-1', credentials });
+    try {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: 'projection-table' }));
+      const projection = Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === series)?.Projection;
+      expect(projection?.ProjectionType).toBe(TABLE.indexes.filesBySeries.projection);
+      expect(existsSync(join(dir, 'projection-table.upgrade.json'))).toBe(false);
+      const store = new DynamoRecordStore(client, 'projection-table');
+      const listed = await store.listFiles({ series_uid: seriesUid }, { limit: 10 });
+      const expected = records.filter((r) => r.series_instance_uid === seriesUid).map((r) => r.filename);
+      expect(listed.items.map((r) => r.filename).sort()).toEqual(expected.sort());
+      expect((await store.list()).map((r) => r.id).sort()).toEqual(records.map((r) => r.id).sort());
+    } finally {
+      client.destroy();
+      await upgraded.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
