@@ -34,8 +34,18 @@ export const KEYS = {
   upload: (id: string): string => `uploads/${id}`,
   derivedFolder: (id: string): string => `derived/${id}/`,
   png: (id: string): string => `derived/${id}/image.png`,
+  /**
+   * The two JSON documents the processor makes, in one object (one PUT): the instance's DICOM JSON (PS3.18 Annex F,
+   * WADO-RS metadata) and the attributes document of GET /dicom/{id}/attributes. A small header at its start gives
+   * each part's byte range, so a reader takes only its own part (lambdas/store/derived-documents.ts).
+   */
+  documents: (id: string): string => `derived/${id}/documents.json`,
+  /**
+   * The attributes document on its own: written only when it is too large for a Lambda response (the route answers
+   * a presigned redirect to it), and by versions before DERIVED_SCHEMA_VERSION 5, which wrote every file's.
+   */
   attributes: (id: string): string => `derived/${id}/attributes.json`,
-  /** The instance's DICOM JSON (PS3.18 Annex F) for WADO-RS metadata, made once by the processor. */
+  /** The instance's DICOM JSON on its own, as versions before DERIVED_SCHEMA_VERSION 5 wrote it (read, never written). */
   metadata: (id: string): string => `derived/${id}/metadata.json`,
   /** The default rendering scaled to fit THUMBNAIL_MAX_PIXELS (the processor makes it; absent when the image is that small). */
   thumbnail: (id: string): string => `derived/${id}/thumbnail.png`,
@@ -46,20 +56,22 @@ export const KEYS = {
    * The fixed keys of one file; cached renderings are found by listing derivedFolder (s3:ListBucket
    * limited to the derived/ prefix), see lambdas/store/file-objects.ts.
    */
-  allObjects: (id: string): string[] => [
-    `uploads/${id}`,
-    `derived/${id}/image.png`,
-    `derived/${id}/attributes.json`,
-    `derived/${id}/thumbnail.png`,
-    `derived/${id}/metadata.json`,
-  ],
+  allObjects: (id: string): string[] => [`uploads/${id}`, ...KEYS.derivedObjects(id)],
+  /** Old layout included: a file processed before schema 5 still has attributes.json and metadata.json. */
   derivedObjects: (id: string): string[] => [
     `derived/${id}/image.png`,
-    `derived/${id}/attributes.json`,
+    `derived/${id}/documents.json`,
     `derived/${id}/thumbnail.png`,
+    `derived/${id}/attributes.json`,
     `derived/${id}/metadata.json`,
   ],
 } as const;
+
+/**
+ * A Lambda response is at most 6 MB: a larger attributes document is stored on its own (KEYS.attributes) and GET
+ * /dicom/{id}/attributes answers with a redirect to it.
+ */
+export const MAX_INLINE_ATTRIBUTES_BYTES = 5_000_000;
 
 /** The thumbnail's bounding box (pixels): the record links it as `/dicom/{id}/png?max=256`. */
 export const THUMBNAIL_MAX_PIXELS = 256;

@@ -67,6 +67,7 @@ export async function benchDicomweb(): Promise<void> {
   const { insertAll, syntheticRecords } = await import('../test/support/synthetic-records.js');
   const { getStores } = await import('../lambdas/commons.js');
   const { KEYS } = await import('../lambdas/config.js');
+  const { packDocuments } = await import('../lambdas/store/derived-documents.js');
   const api = await startTestRuntime();
   try {
     // An archive: ~200 patients, 5 studies each, 2 series per study.
@@ -104,8 +105,15 @@ export async function benchDicomweb(): Promise<void> {
         '0020000E': { vr: 'UI', Value: [seriesUid] },
         '7FE00010': { vr: 'OW', BulkDataURI: 'bulkdata/7FE00010' },
       });
+    // Stored as the processor stores them: in the file's documents object, beside its attributes document.
+    const attributes = Buffer.from('{"count":0,"attributes":{}}');
     await insertAll(
-      (r) => getStores().objects.put(KEYS.metadata(r.id), Buffer.from(metadata(r)), 'application/dicom+json'),
+      (r) =>
+        getStores().objects.put(
+          KEYS.documents(r.id),
+          packDocuments(Buffer.from(metadata(r)), attributes),
+          'application/json',
+        ),
       big,
     );
     console.log(

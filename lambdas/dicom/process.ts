@@ -1,4 +1,4 @@
-// The processor's pure work: DICOM bytes -> attribute JSON, record summary and PNG (no storage here).
+// The processor's pure work: DICOM bytes -> attribute JSON, DICOM JSON, record summary and PNG (no storage here).
 import { THUMBNAIL_MAX_PIXELS } from '../config.js';
 import { buildAttributes, dicomInfo } from './attributes.js';
 import { stringifyDicomJson, toDicomJson } from './dicom-json.js';
@@ -12,13 +12,16 @@ import { hasImage, renderFrameAsync, type RenderedImage } from './render.js';
 import { downscale, fitWithin } from './resize.js';
 
 /**
- * Version of what the processor derives (attributes JSON, PNG, record summary). Bump it when a
- * parser or renderer change alters that output; `scripts/reprocess-all.ts` then rebuilds older records.
+ * Version of what the processor derives (attributes JSON, DICOM JSON, PNG, record summary) and of how it is stored.
+ * Bump it when a parser or renderer change alters that output, or the layout changes; `scripts/reprocess-all.ts`
+ * then rebuilds older records.
  * 3: well-known private elements named, with their creator, and decoded with the private dictionary's VR.
  * 4: public elements newer than the main dictionary named and decoded; files cut short, items longer than their
  *    sequence, datasets in the other VR encoding read (parse.ts); JPEG colour by the stream's markers.
+ * 5: the same documents, stored together in derived/<id>/documents.json (one PUT) instead of attributes.json and
+ *    metadata.json; readers still read a file of an older version the old way (lambdas/store/derived-documents.ts).
  */
-export const DERIVED_SCHEMA_VERSION = 4;
+export const DERIVED_SCHEMA_VERSION = 5;
 
 export interface ProcessOutcome {
   attributesJson: Uint8Array;

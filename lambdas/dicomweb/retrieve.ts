@@ -3,6 +3,7 @@ import { KEYS } from '../config.js';
 import { bulkDataBytes, parseBulkDataPath, stringifyDicomJson, toDicomJson } from '../dicom/dicom-json.js';
 import { parseDicom } from '../dicom/parse.js';
 import { NotFound } from '../http/errors.js';
+import { readStoredDocument } from '../store/derived-documents.js';
 import type { ObjectStore } from '../store/objects.js';
 import type { FileRecord, RecordStore } from '../store/records.js';
 import { awaitProcessed, processingState, type ProcessingState } from '../store/wait.js';
@@ -87,14 +88,16 @@ export function instancePath(record: FileRecord): string {
 }
 
 /**
- * One instance's DICOM JSON text with absolute BulkDataURIs. The processor made it at ingest; a file processed
- * before that (or whose object is missing) is parsed here once, so it still answers.
+ * One instance's DICOM JSON text with absolute BulkDataURIs. The processor made it at ingest (one ranged GET of the
+ * file's documents object; metadata.json for a file processed before schema 5); a file processed before ingest made
+ * it (or whose object is missing) is parsed here once, so it still answers.
  */
 export async function instanceMetadataText(objects: ObjectStore, record: FileRecord, root: string): Promise<string> {
-  const stored = await objects.get(KEYS.metadata(record.id));
+  const stored = await readStoredDocument(objects, record, 'metadata');
   let text: string;
-  if (stored) {
-    text = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength).toString('utf8');
+  if (stored && 'bytes' in stored) {
+    const { bytes } = stored;
+    text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   } else {
     const original = await objects.get(KEYS.upload(record.id), record.object_version);
     if (!original) throw new NotFound('the instance was deleted meanwhile', 'INSTANCE_NOT_FOUND');

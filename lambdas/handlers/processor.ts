@@ -1,4 +1,4 @@
-// S3 ObjectCreated on uploads/: parse the file, store its attribute JSON and PNG, mark the record READY.
+// S3 ObjectCreated on uploads/: parse the file, store its JSON documents and PNG, mark the record READY.
 import type { S3Event } from 'aws-lambda';
 import { getStores, logger } from '../commons.js';
 import { processUpload } from '../ingest/process-upload.js';

@@ -1,10 +1,11 @@
 // The processor's work for one upload: read it, hash it, parse it, store what it derives, settle the record.
 import { createHash } from 'node:crypto';
 import { logger, type Stores } from '../commons.js';
-import { KEYS, PROCESSING_DEADLINE_SECONDS } from '../config.js';
+import { KEYS, MAX_INLINE_ATTRIBUTES_BYTES, PROCESSING_DEADLINE_SECONDS } from '../config.js';
 import { DERIVED_SCHEMA_VERSION, processDicom, type ProcessOutcome } from '../dicom/process.js';
 import { clientError } from '../http/domain-errors.js';
 import { BadRequest } from '../http/errors.js';
+import { packDocuments } from '../store/derived-documents.js';
 import { deleteCachedRenderings, deleteFileObjects } from '../store/file-objects.js';
 import { secondsFromNow } from '../store/records.js';
 
@@ -83,9 +84,21 @@ export async function processUpload(
   }
 
   const metadata = { 'schema-version': String(DERIVED_SCHEMA_VERSION) };
+  // Both JSON documents in one object (one PUT); an attributes document too large for a Lambda response stays on its
+  // own, since its route answers with a presigned redirect to it (lambdas/store/derived-documents.ts).
+  const alone = outcome.attributesJson.length > MAX_INLINE_ATTRIBUTES_BYTES;
+  const documents = packDocuments(outcome.metadataJson, alone ? undefined : outcome.attributesJson);
+  const storeDocuments = async (): Promise<void> => {
+    // What the documents object points to is stored before it: the attributes route reads it without the record.
+    if (alone) await objects.put(KEYS.attributes(id), outcome.attributesJson, 'application/json', metadata);
+    await objects.put(KEYS.documents(id), documents, 'application/json', metadata);
+    // A reprocess: the older layout's objects (before schema 5), or an attributes document no longer stored alone.
+    // Removed only now, so that whatever a reader finds points to something stored.
+    if (record.schema_version)
+      await objects.delete(alone ? [KEYS.metadata(id)] : [KEYS.metadata(id), KEYS.attributes(id)]);
+  };
   await Promise.all([
-    objects.put(KEYS.attributes(id), outcome.attributesJson, 'application/json', metadata),
-    objects.put(KEYS.metadata(id), outcome.metadataJson, 'application/dicom+json', metadata),
+    storeDocuments(),
     // A reprocess must not leave an older PNG behind.
     outcome.png ? objects.put(KEYS.png(id), outcome.png, 'image/png', metadata) : objects.delete([KEYS.png(id)]),
     // Only a file processed before (a reprocess) can have an older thumbnail or cached renderings,

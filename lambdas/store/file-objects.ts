@@ -1,4 +1,5 @@
-// Removing what is stored for one file: the fixed keys of KEYS plus every rendering cached under derived/<id>/.
+// Removing what is stored for one file: the fixed keys of KEYS (old layouts too) plus every rendering cached under
+// derived/<id>/.
 import { KEYS } from '../config.js';
 import type { ObjectStore } from './objects.js';
 

@@ -49,7 +49,7 @@ export interface Measurement {
   readonly processingCpuMs: number;
   /** Which file that is: a real CT of the shared corpus when present, else the phantom slice. */
   readonly representative: { readonly source: string; readonly bytes: number };
-  /** What the processor derives from it (bytes): `image.png`, `thumbnail.png`, `attributes.json`, `metadata.json`. */
+  /** What the processor derives from it (bytes): `image.png`, `thumbnail.png`, `documents.json` (both JSON documents). */
   readonly derivedBytes: Readonly<Record<string, number>>;
   /** The API key authorizer's handler, fastest of several runs, ms (it runs before every keyed request). */
   readonly authorizerMs: number;
@@ -177,6 +177,7 @@ export async function measure(avgMb: number): Promise<Measurement> {
   const { measureRoundTrips } = await import('../round-trips.js');
   const { headPhantomSeries } = await import('../../test/fixtures/phantom.js');
   const { processDicom } = await import('../../lambdas/dicom/process.js');
+  const { packDocuments } = await import('../../lambdas/store/derived-documents.js');
   const { handler: authorize } = await import('../../lambdas/handlers/apiKeyAuthorizer.js');
 
   const size = Math.max(64, Math.round(Math.sqrt((avgMb * 1e6) / 2)));
@@ -235,8 +236,7 @@ export async function measure(avgMb: number): Promise<Measurement> {
   const derivedBytes = {
     'image.png': outcome!.png?.length ?? 0,
     'thumbnail.png': outcome!.thumbnail?.length ?? 0,
-    'attributes.json': Buffer.byteLength(outcome!.attributesJson),
-    'metadata.json': Buffer.byteLength(outcome!.metadataJson),
+    'documents.json': packDocuments(outcome!.metadataJson, outcome!.attributesJson).length,
   };
 
   const authorizer: number[] = [];

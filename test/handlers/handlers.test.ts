@@ -127,10 +127,11 @@ describe('processor', () => {
   it('a repeated event is harmless: same record, same outputs', async () => {
     const id = await uploaded();
     await processor(s3Event(KEYS.upload(id)));
-    const first = await getStores().objects.get(KEYS.attributes(id));
+    const first = await getStores().objects.get(KEYS.documents(id));
+    expect(first).toBeDefined();
     const before = await getStores().records.get(id);
     await processor(s3Event(KEYS.upload(id)));
-    expect(await getStores().objects.get(KEYS.attributes(id))).toEqual(first);
+    expect(await getStores().objects.get(KEYS.documents(id))).toEqual(first);
     expect(await getStores().records.get(id)).toEqual(before);
   });
 
@@ -166,7 +167,7 @@ describe('processor', () => {
     const { objects, records } = getStores();
     expect((await records.get(id))?.status).toBe('READY');
     expect((await records.getStudy(studyUid))?.number_of_instances).toBe(1);
-    for (const key of [KEYS.png(id), KEYS.attributes(id)]) expect(await objects.get(key), key).toBeDefined();
+    for (const key of [KEYS.png(id), KEYS.documents(id)]) expect(await objects.get(key), key).toBeDefined();
   });
 
   it('ignores events outside the upload prefix (its own PNG writes must not loop)', async () => {

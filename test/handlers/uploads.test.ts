@@ -155,7 +155,7 @@ describe('the processor on direct uploads', () => {
     expect(record.upload).toBeUndefined();
     expect(record[TABLE.ttlAttribute]).toBeUndefined();
     expect(record.processing_deadline).toBeUndefined();
-    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: KEYS.attributes(id) }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: KEYS.documents(id) }));
     expect(head.Metadata?.['schema-version']).toBe(String(DERIVED_SCHEMA_VERSION));
   });
 

@@ -450,7 +450,7 @@ describe('IAM drift: what each function does on S3 and DynamoDB is what its poli
     // An instance whose metadata was made before ingest stored it is parsed from its original.
     const raw = new S3Client({ forcePathStyle: true, ...S3_CHECKSUMS });
     clients.push(raw);
-    await raw.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: KEYS.metadata(id) }));
+    await raw.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: KEYS.documents(id) }));
     await expectStatus(
       'dicomwebMetadata',
       dicomwebEvent('/dicomweb/studies/{study}/series/{series}/instances/{instance}/metadata', record),
