@@ -99,8 +99,10 @@ export async function processUpload(
   };
   await Promise.all([
     storeDocuments(),
-    // A reprocess must not leave an older PNG behind.
-    outcome.png ? objects.put(KEYS.png(id), outcome.png, 'image/png', metadata) : objects.delete([KEYS.png(id)]),
+    // A reprocess must not leave an older PNG behind (a first processing has none to remove).
+    outcome.png
+      ? objects.put(KEYS.png(id), outcome.png, 'image/png', metadata)
+      : record.schema_version && objects.delete([KEYS.png(id)]),
     // Only a file processed before (a reprocess) can have an older thumbnail or cached renderings,
     // which may be outdated: reprocessing follows a renderer change.
     outcome.thumbnail

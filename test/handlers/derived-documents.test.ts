@@ -234,3 +234,14 @@ describe('one derived object for both JSON documents', () => {
     }
   });
 });
+
+describe('the processing path', () => {
+  it('a file without pixel data: one PUT (its documents), no delete of a PNG it never had', async () => {
+    const bytes = buildDicom([...patientElements({ modality: 'SR' })], { sopInstanceUid: `${SERIES}.99` });
+    const response = await upload(await uploadEvent(bytes, 'report.dcm'));
+    const { id } = JSON.parse(response.body) as { id: string };
+    const calls = await storageCalls(() => processor(s3Event(KEYS.upload(id))));
+    expect((await getStores().records.get(id))?.image).toEqual({ state: 'NO_IMAGE' });
+    expect(calls.filter((call) => /^objects\.(put|delete)/.test(call))).toEqual([`objects.put ${KEYS.documents(id)}`]);
+  });
+});
