@@ -655,7 +655,8 @@ export const ROUTES: readonly RouteDefinition[] = [
     answers: { 200: { types: [DICOM_JSON], description: 'the matches as DICOM JSON (none: [])' } },
     errors: mergeErrors(uidErrors(path), { 406: ['NOT_ACCEPTABLE'] }),
   })),
-  // WADO-RS: metadata made at ingest (derived/<id>/metadata.json; an older file's is parsed from its original),
+  // WADO-RS: metadata made at ingest (derived/<id>/documents.json, or metadata.json before schema 5; an older file's
+  // is parsed from its original),
   // with answers too large for one Lambda response written under answers/ and redirected to.
   ...dicomwebRoutes(
     'dicomwebMetadata',
