@@ -3,10 +3,12 @@ import { decode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEYS, MAX_UPLOAD_BODY_BYTES } from '../../lambdas/config.js';
 import { getStores } from '../../lambdas/commons.js';
+import { processDicom } from '../../lambdas/dicom/process.js';
 import {
   buildDicom,
   buildEncapsulatedDicom,
   framesWithValues,
+  imageElements,
   patientElements,
   sampleCt,
   TS,
@@ -108,6 +110,36 @@ describe('upload then read, as a script would', () => {
     });
     expect(record.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(record.modified_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it('GET /attributes and WADO-RS metadata answer the documents the processor made, byte for byte', async () => {
+    // A file with the UIDs a WADO-RS URL names (unique per run: a deployed target keeps its files).
+    const study = `1.2.826.0.1.3680043.8.498.${Date.now()}`;
+    const bytes = buildDicom(
+      [
+        ...patientElements({ modality: 'CT' }),
+        { tag: 0x0020000d, vr: 'UI', value: study },
+        { tag: 0x0020000e, vr: 'UI', value: `${study}.1` },
+        ...imageElements({ rows: 4, columns: 4, pixels: new Array(16).fill(7) }),
+      ],
+      { sopInstanceUid: `${study}.1.1` },
+    );
+    const fileId = await uploadOk(bytes, 'uids.dcm');
+    const made = await processDicom(bytes);
+    const attributes = await api.fetch(`/dicom/${fileId}/attributes`);
+    expect(attributes.status).toBe(200);
+    expect(Buffer.from(await attributes.arrayBuffer()).equals(Buffer.from(made.attributesJson))).toBe(true);
+    const instance = `/studies/${study}/series/${study}.1/instances/${study}.1.1`;
+    const metadata = await api.fetch(`/dicomweb${instance}/metadata`, {
+      headers: { Accept: 'application/dicom+json' },
+    });
+    expect(metadata.status).toBe(200);
+    const text = await metadata.text();
+    const root = /"BulkDataURI":"([^"]*)\/studies\//.exec(text)?.[1];
+    expect(root).toMatch(/\/dicomweb$/);
+    const absolute = `"BulkDataURI":"${root}${instance}/bulkdata/`;
+    const dicomJson = Buffer.from(made.metadataJson).toString('utf8');
+    expect(text).toBe(`[${dicomJson.replaceAll('"BulkDataURI":"bulkdata/', absolute)}]`);
   });
 
   it('GET /attributes returns every top-level element keyed GGGG,EEEE with names from the dictionary', async () => {
