@@ -10,13 +10,6 @@ export const ENV = {
   cursorSecret: 'CURSOR_SECRET',
   /** Browser origins allowed to call the API (comma-separated); unset or empty: CORS off. */
   corsOrigins: 'CORS_ORIGINS',
-  /**
-   * Image delivery (routes with `imageGrants` only; unset where it is not deployed): the CloudFront distribution's
-   * URL, the id of the key pair it trusts, and the private key (PEM) a grant is signed with.
-   */
-  imagesUrl: 'IMAGES_URL',
-  imagesKeyPairId: 'IMAGES_KEY_PAIR_ID',
-  imagesSigningKey: 'IMAGES_SIGNING_KEY',
 } as const;
 
 /** S3 key layout: every key is derived from the service-made UUID, never from client input. */

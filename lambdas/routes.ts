@@ -95,11 +95,6 @@ export interface RouteDefinition extends RouteContract {
   readonly public?: boolean;
   /** Issues and accepts paging cursors: gets the deployment's cursor secret (nothing else does). */
   readonly cursors?: boolean;
-  /**
-   * Signs image-access grants (a CloudFront signed policy for processed PNGs): the stack then deploys the image
-   * distribution (lib/constructs/images.ts) and gives this route's Lambda its URL and signing key (nothing else).
-   */
-  readonly imageGrants?: boolean;
   /** Writes an audit line per request (who did this to which file; lambdas/http/access.ts); its logs are kept long. */
   readonly audit?: AuditAction;
 }

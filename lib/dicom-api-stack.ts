@@ -3,9 +3,7 @@
 import { Aws, CfnOutput, Fn, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { parseOrigins } from '../lambdas/http/cors.js';
-import { ROUTES } from '../lambdas/routes.js';
 import { Api, DEFAULT_API_LIMITS, type ApiLimits, type AuthMode } from './constructs/api.js';
-import { Images } from './constructs/images.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { Processor } from './constructs/processor.js';
 import { DEFAULT_ARCHIVE_AFTER_DAYS, Storage, type OriginalsArchive } from './constructs/storage.js';
@@ -119,8 +117,6 @@ export class DicomApiStack extends Stack {
   readonly processor: Processor;
   readonly monitoring: Monitoring;
   readonly viewer?: Viewer;
-  /** Image delivery through CloudFront: deployed when a route signs image-access grants (`imageGrants`). */
-  readonly images?: Images;
 
   constructor(scope: Construct, id: string, props: DicomApiStackProps = {}) {
     super(scope, id, props);
@@ -136,9 +132,6 @@ export class DicomApiStack extends Stack {
     // The viewer (built after the API it reads) calls the API from its CloudFront origin: allowed by CORS, resolved late.
     const viewerOrigin = props.viewer ? [Lazy.string({ produce: () => this.viewer!.origin })] : [];
     const corsOrigins = [...(props.corsOrigins ?? []), ...viewerOrigin];
-    if (ROUTES.some((route) => route.imageGrants)) {
-      this.images = new Images(this, 'Images', { bucket, ...(dataKey ? { dataKey } : {}) });
-    }
     this.api = new Api(this, 'Api', {
       bucket,
       table,
@@ -147,7 +140,6 @@ export class DicomApiStack extends Stack {
       corsOrigins,
       retainLogs: !destroyData,
       ...(props.apiLimits ? { limits: props.apiLimits } : {}),
-      ...(this.images ? { images: this.images } : {}),
     });
     this.processor = new Processor(this, 'Processor', { bucket, table, ...settings });
 
@@ -200,12 +192,6 @@ export class DicomApiStack extends Stack {
       new CfnOutput(this, 'ApiInvokeArn', {
         description: 'Allow execute-api:Invoke on this ARN to the principals that may call the API',
         value: restApi.arnForExecuteApi('*', '/*', restApi.deploymentStage.stageName),
-      });
-    }
-    if (this.images) {
-      new CfnOutput(this, 'ImagesUrl', {
-        description: 'CloudFront URL of processed PNGs, for requests signed by an image-access grant',
-        value: this.images.url,
       });
     }
     new CfnOutput(this, 'BucketName', {

@@ -13,7 +13,6 @@ import { INVALID_API_KEY } from '../../lambdas/http/access.js';
 import { CORS } from '../../lambdas/http/cors.js';
 import { handlerOf, ROUTES, type RouteDefinition } from '../../lambdas/routes.js';
 import { AUDIT_LOG_RETENTION, createAppFunction, type FunctionSettings } from './function-defaults.js';
-import type { Images } from './images.js';
 
 /**
  * Who may call the non-public routes: `apiKey` (default) an API key of the usage plan in `x-api-key`; `iam` a
@@ -238,8 +237,6 @@ export interface ApiProps extends FunctionSettings {
   readonly retainLogs?: boolean;
   /** Stage and per-key limits; default DEFAULT_API_LIMITS. */
   readonly limits?: ApiLimits;
-  /** The image distribution whose grants the `imageGrants` routes sign (present when some route does). */
-  readonly images?: Images;
 }
 
 export class Api extends Construct {
@@ -355,11 +352,6 @@ export class Api extends Construct {
       // Routes that share a handler module share its Lambda (one per module).
       const handler = handlerOf(route);
       const fn = byHandler.get(handler) ?? this.routeFunction(route, props, corsOrigins, logRemoval);
-      if (route.imageGrants) {
-        if (!props.images)
-          throw new Error(`route ${route.name} signs image grants, but no image distribution was given`);
-        props.images.allowSigning(fn);
-      }
       byHandler.set(handler, fn);
       // The page routes stay open in every mode: they carry no patient data, and the page asks for the key.
       const guarded = !route.public;

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { CallCounts } from '../../local/storage-calls.js';
 import type { WireItem } from './dynamo-units.js';
 
@@ -53,8 +53,6 @@ export interface Measurement {
   readonly derivedBytes: Readonly<Record<string, number>>;
   /** The API key authorizer's handler, fastest of several runs, ms (it runs before every keyed request). */
   readonly authorizerMs: number;
-  /** Signing one image-access grant (RSA-SHA1 over a CloudFront policy, 2048-bit key), fastest of several runs, ms. */
-  readonly grantSignMs: number;
 }
 
 interface DynaliteDb {
@@ -251,22 +249,6 @@ export async function measure(avgMb: number): Promise<Measurement> {
     authorizer.push(performance.now() - started);
   }
 
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const policy = JSON.stringify({
-    Statement: [
-      {
-        Resource: 'https://d111111abcdef8.cloudfront.net/derived/*.png',
-        Condition: { DateLessThan: { 'AWS:EpochTime': 2e9 } },
-      },
-    ],
-  });
-  const signing: number[] = [];
-  for (let i = 0; i < 50; i++) {
-    const started = performance.now();
-    createSign('RSA-SHA1').update(policy).sign(privateKey, 'base64');
-    signing.push(performance.now() - started);
-  }
-
   return {
     uploadedBytes: files[typical]!.length,
     upload: operation(file.upload, typicalUpload, wall(uploads)),
@@ -280,6 +262,5 @@ export async function measure(avgMb: number): Promise<Measurement> {
     representative: { source, bytes: bytes.length },
     derivedBytes,
     authorizerMs: fastest(authorizer),
-    grantSignMs: fastest(signing),
   };
 }

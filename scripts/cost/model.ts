@@ -26,7 +26,6 @@ export interface Prices {
     readonly storage_gb_month: number;
     readonly pitr_gb_month: number;
   };
-  readonly cloudfront: { readonly https_per_10000: number };
   readonly cloudwatch: { readonly logs_ingest_gb: number; readonly alarm_month: number };
   readonly secrets_manager: { readonly secret_month: number };
   readonly kms: { readonly key_month: number };
@@ -70,7 +69,6 @@ export interface MeasuredCosts {
   readonly representative: { readonly bytes: number };
   readonly derivedBytes: Readonly<Record<string, number>>;
   readonly authorizerMs: number;
-  readonly grantSignMs: number;
   /** One API Gateway access log line (the stage's format with typical values), bytes. */
   readonly accessLogLineBytes: number;
 }
@@ -97,15 +95,9 @@ export const ASSUMPTIONS = {
   coldAfterDays: 30,
   /** S3 lifecycle leaves objects under 128 KiB where they are (its default since September 2024). */
   lifecycleMinimumBytes: 128 * 1024,
-  /**
-   * With image delivery, one grant (an API request) serves a client's image reads for its lifetime: counted as one per
-   * this many reads. Each read is priced as a CloudFront miss (a CloudFront request and an S3 GET).
-   */
-  imageReadsPerGrant: 100,
 } as const;
 
-export type Service =
-  'API Gateway' | 'Lambda' | 'S3 storage' | 'S3 requests' | 'DynamoDB' | 'CloudWatch' | 'CloudFront' | 'Fixed';
+export type Service = 'API Gateway' | 'Lambda' | 'S3 storage' | 'S3 requests' | 'DynamoDB' | 'CloudWatch' | 'Fixed';
 
 export interface BillLine {
   readonly service: Service;
@@ -355,41 +347,7 @@ export function computeBill(workload: Workload, stack: StackSettings, measured: 
     readUnitsLine(measured.png.readUnits, prices),
     logLine(logBytes(measured.png, invocationsPerRequest) + measured.accessLogLineBytes, prices),
   ]);
-  // With image delivery: a CloudFront request (and, on a miss, an S3 GET), plus a share of the grant that signed it.
-  const delivery = stack.imageDelivery;
-  const grantShare = 1 / A.imageReadsPerGrant;
-  const share = (lines: BillLine[]): BillLine[] =>
-    lines.map((line) => ({
-      ...line,
-      item: `image grant: ${line.item}`,
-      quantity: line.quantity * grantShare,
-      usd: line.usd * grantShare,
-    }));
-  // A grant: one RSA signature (measured), no storage request, the request and audit lines a PNG read writes.
-  const grantOperation: MeasuredOperation = {
-    calls: {},
-    wallMs: measured.grantSignMs,
-    logBytes: measured.png.logBytes,
-    logLines: measured.png.logLines,
-    readUnits: 0,
-  };
-  const pngRead = delivery
-    ? perOperation([
-        {
-          service: 'CloudFront',
-          item: 'HTTPS requests',
-          quantity: 1,
-          unit: 'requests',
-          usd: prices.cloudfront.https_per_10000 / 1e4,
-        },
-        ...s3RequestLines({ 'S3 GetObject': 1 }, prices),
-        ...share([
-          ...apiRequest(),
-          ...lambdaLines('grant', delivery.grantFunction, lambdaMs(grantOperation, delivery.grantFunction, 0), prices),
-          logLine(logBytes(grantOperation, invocationsPerRequest) + measured.accessLogLineBytes, prices),
-        ]),
-      ])
-    : pngReadViaApi;
+  const pngRead = pngReadViaApi;
 
   const listingPage = perOperation([
     ...apiRequest(),
@@ -521,8 +479,7 @@ export function computeBill(workload: Workload, stack: StackSettings, measured: 
     (hiHotShare * prices.healthimaging.frequent_gb_month + (1 - hiHotShare) * prices.healthimaging.archive_gb_month);
   const hiCalls = ((uploadsPerMonth + readsPerMonth) * prices.healthimaging.per_1000_calls) / 1000;
 
-  const apiRequestsPerDay =
-    workload.uploadsPerDay + (delivery ? workload.pngReadsPerDay * grantShare : workload.pngReadsPerDay);
+  const apiRequestsPerDay = workload.uploadsPerDay + workload.pngReadsPerDay;
   const capacity: Bill['capacity'][number][] = [];
   const averageRate = apiRequestsPerDay / 86400;
   if (stack.usagePlan?.quotaPerDay !== undefined) {

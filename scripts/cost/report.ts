@@ -19,7 +19,7 @@ function describeStack(stack: StackSettings): string[] {
     `Lambda (${f.processor.architecture}): ${[fn('processor', f.processor), fn('upload', f.upload), fn('png', f.png), fn('authorizer', f.authorizer)].filter(Boolean).join(', ')}`,
     `DynamoDB: ${stack.table.indexes.length} indexes (${[...projections].map(([p, n]) => `${n} ${p}`).join(', ')})${stack.pointInTimeRecovery ? ', point-in-time recovery' : ''}`,
     `originals: ${transition ? `${transition.storageClass} after ${transition.days} days` : 'S3 Standard, never moved'}`,
-    `PNG reads: ${stack.imageDelivery ? `CloudFront with signed grants (grants by a ${stack.imageDelivery.grantFunction.memoryMb} MB Lambda)` : 'GET /dicom/{id}/png through API Gateway and Lambda'}`,
+    `PNG reads: GET /dicom/{id}/png through API Gateway and Lambda`,
     `API: auth ${stack.auth}${plan ? `, usage plan ${plan.rateLimit}/s burst ${plan.burstLimit}${plan.quotaPerDay !== undefined ? `, ${fmt(plan.quotaPerDay)} requests a day` : ', no quota'}` : ''}${stack.stageThrottle ? `, stage ${stack.stageThrottle.rateLimit}/s` : ''}`,
   ];
 }
@@ -68,7 +68,7 @@ export function textReport(
   const share = (n: number) => `${Math.round((n / Math.max(1e-9, wu.table + wu.indexes)) * 100)}%`;
   out.push(
     `per million files ingested:  ${usd(bill.usd_per_million_ingested)} (${wu.table + wu.indexes} write units a file, ${share(wu.indexes)} of them in indexes)`,
-    `per million PNG reads:       ${usd(bill.usd_per_million_png_reads)}${stack.imageDelivery ? ` (through CloudFront; GET /dicom/{id}/png: ${usd(bill.usd_per_million_png_reads_via_api)})` : ''}`,
+    `per million PNG reads:       ${usd(bill.usd_per_million_png_reads)}`,
     `per million listing pages:   ${usd(bill.usd_per_million_listing_pages)} (not in the total)`,
     `AWS HealthImaging, same archive and calls: ${usd(bill.healthimaging.monthly_usd_total)} a month (storage ${usd(bill.healthimaging.storage_usd)}, API calls ${usd(bill.healthimaging.calls_usd)})`,
     '',

@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ROUTES } from '../../lambdas/routes.js';
 import { ACCESS_LOG_FIELDS } from '../../lib/constructs/api.js';
 import { PROJECT_ROOT } from '../../lib/constructs/function-defaults.js';
 import { DicomApiStack, stackOptionsFromContext } from '../../lib/dicom-api-stack.js';
@@ -44,11 +43,6 @@ export interface StackSettings {
   readonly originals: readonly Transition[];
   readonly usagePlan?: Throttle & { readonly quotaPerDay?: number };
   readonly stageThrottle?: Throttle;
-  /**
-   * Image delivery (lib/constructs/images.ts): PNGs read from CloudFront with a signed grant, which `grantFunction`
-   * (a route with `imageGrants`) hands out; absent: every PNG read is GET /dicom/{id}/png.
-   */
-  readonly imageDelivery?: { readonly grantFunction: FunctionSettings };
   /** Resources billed by the month whatever the traffic. */
   readonly fixed: { readonly secrets: number; readonly alarms: number; readonly kmsKeys: number };
 }
@@ -72,8 +66,7 @@ export function synthesize(context: Record<string, string>): { stack: DicomApiSt
 /** Reads the bill's settings from a synthesized DicomApiStack. */
 export async function readStackSettings(context: Record<string, string> = {}): Promise<StackSettings> {
   const { stack, template } = synthesize(context);
-  const { api, processor, images, storage } = stack;
-  const grantRoute = ROUTES.find((route) => route.imageGrants);
+  const { api, processor, storage } = stack;
   const resources = template.toJSON().Resources as Record<string, Resource>;
   const idOf = (construct: { node: { defaultChild?: unknown } }) =>
     stack.getLogicalId(construct.node.defaultChild as Parameters<Stack['getLogicalId']>[0]);
@@ -140,11 +133,6 @@ export async function readStackSettings(context: Record<string, string> = {}): P
             rateLimit: Number(stageDefault.ThrottlingRateLimit ?? Infinity),
             burstLimit: Number(stageDefault.ThrottlingBurstLimit ?? Infinity),
           },
-        }
-      : {}),
-    ...(images && grantRoute
-      ? {
-          imageDelivery: { grantFunction: functionSettings(api.functions.get(grantRoute.name)!) },
         }
       : {}),
     fixed: {

@@ -65,7 +65,6 @@ const MEASURED: MeasuredCosts = {
   representative: { bytes: 1e6 },
   derivedBytes: { 'image.png': 100_000 },
   authorizerMs: 1,
-  grantSignMs: 1,
   accessLogLineBytes: 0,
 };
 
@@ -159,18 +158,6 @@ describe('the bill of a tiny synthetic workload', () => {
     expect(line(archived, 'originals (GLACIER_IR)').usd).toBeCloseTo(((700 * 1e6) / GB) * 0.004, 9);
     expect(line(archived, 'lifecycle transitions').usd).toBeCloseTo((10 * MONTH * 0.02) / 1000, 9);
     expect(line(archived, 'originals (STANDARD)').usd).toBeCloseTo(((300 * 1e6) / GB) * 0.023, 9);
-  });
-
-  it('with image delivery a PNG read is a CloudFront request and an S3 GET, and leaves the API quota alone', () => {
-    const delivered = computeBill(
-      WORKLOAD,
-      { ...STACK, imageDelivery: { grantFunction: { memoryMb: 512, architecture: 'arm64' } } },
-      MEASURED,
-      prices,
-    );
-    expect(delivered.usd_per_million_png_reads).toBeLessThan(bill.usd_per_million_png_reads / 2);
-    expect(delivered.usd_per_million_png_reads).toBeGreaterThan(1e6 * (1e-6 + 4e-7));
-    expect(delivered.details.api_requests_per_day).toBe(10 + 100 / ASSUMPTIONS.imageReadsPerGrant);
   });
 
   it('HealthImaging for the same archive: hot and archive tiers by age, one call per upload and per read', () => {
