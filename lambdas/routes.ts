@@ -1,13 +1,24 @@
 // THE route table: the CDK api construct and the local runtime both read it, so local == deployed. It also declares
 // what each route takes and answers: lambdas/http/query.ts checks query strings against it, lambdas/http/openapi.ts
 // turns it into the OpenAPI document (GET /openapi.json, docs/openapi.json).
-import { MAX_DIRECT_UPLOAD_BYTES, MAX_RENDER_PIXELS, MAX_UPLOAD_BODY_BYTES } from './config.js';
+import {
+  DOWNLOAD_URL_SECONDS,
+  KEYS,
+  MAX_DIRECT_UPLOAD_BYTES,
+  MAX_RENDER_PIXELS,
+  MAX_UPLOAD_BODY_BYTES,
+  THUMBNAIL_MAX_PIXELS,
+} from './config.js';
 import type { AuditAction } from './http/access.js';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, PROCESSING_STATUSES } from './store/queries.js';
+import { MAX_RECORDS_PER_READ } from './store/records.js';
 
 /** What a route's Lambda may do to storage; CDK turns it into least-privilege IAM grants. */
 export interface StorageAccess {
-  /** S3 object-key prefixes (from KEYS) the function reads, writes or deletes. */
+  /**
+   * S3 object-key prefixes (from KEYS) the function reads, writes or deletes; a `*` inside one matches any characters
+   * (`KEYS.png('*')`: every file's default PNG and nothing else under derived/).
+   */
   readonly s3Read?: readonly string[];
   readonly s3Write?: readonly string[];
   readonly s3Delete?: readonly string[];
@@ -16,6 +27,8 @@ export interface StorageAccess {
   /** DynamoDB: read items and query the indexes; write (put/update/delete) items. */
   readonly tableRead?: boolean;
   readonly tableWrite?: boolean;
+  /** DynamoDB: read many items by key in one request (BatchGetItem), on the table only (no index). */
+  readonly tableBatchRead?: boolean;
 }
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 reads it). */
@@ -37,6 +50,8 @@ export interface QueryParameter {
   readonly schema: QueryValue;
   /** May be given more than once, each value counting (QIDO's includefield); otherwise a repeat is 400 BAD_QUERY. */
   readonly repeated?: boolean;
+  /** The route cannot do without it (the document says so); its handler answers its absence with its own code. */
+  readonly required?: boolean;
 }
 
 /** A request body: its media type (no body: the route has none), what it holds, and its JSON Schema if any. */
@@ -530,6 +545,33 @@ export const ROUTES: readonly RouteDefinition[] = [
       304: NOT_MODIFIED,
     },
     errors: { 404: ['FILE_NOT_FOUND', 'NO_IMAGE', 'FRAME_NOT_FOUND'], 422: IMAGE_ERRORS },
+  },
+  {
+    // Image reads without API Gateway or Lambda on the read path: one call hands out short-lived presigned S3 GET URLs
+    // of many files' processed PNGs and thumbnails (docs/api.md "Image URLs", docs/cost.md). Presigning is local CPU;
+    // the role may read those two kinds of object and nothing else, so the URLs can name nothing else.
+    name: 'imageUrls',
+    method: 'GET',
+    path: '/dicom/image-urls',
+    access: { s3Read: [KEYS.png('*'), KEYS.thumbnail('*')], tableBatchRead: true },
+    audit: 'read',
+    summary: `Short-lived S3 URLs of up to ${MAX_RECORDS_PER_READ} files' processed PNGs and thumbnails, each file's state`,
+    query: {
+      ids: {
+        description: `1 to ${MAX_RECORDS_PER_READ} file ids (UUIDs), comma-separated; a repeated id is answered once`,
+        schema: { type: 'string' },
+        required: true,
+      },
+    },
+    answers: {
+      200: jsonAnswer(
+        `{"expires_at", "expires_in", "images": [{"id", "ready", "png_url", "thumbnail_url", ...}]} in the order asked: ` +
+          `GET URLs valid ${DOWNLOAD_URL_SECONDS} s; thumbnail_url fits ${THUMBNAIL_MAX_PIXELS} x ${THUMBNAIL_MAX_PIXELS} ` +
+          '(the PNG itself when that small); a file without one says why in "code" (FILE_NOT_FOUND, PROCESSING, ' +
+          'PROCESSING_FAILED, NO_IMAGE, IMAGE_NOT_RENDERABLE) and "error"',
+      ),
+    },
+    errors: { 400: ['MISSING_IDS', 'INVALID_ID', 'TOO_MANY_IDS'] },
   },
   {
     name: 'delete',

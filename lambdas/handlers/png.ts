@@ -1,7 +1,7 @@
 // GET /dicom/{id}/png[?frame=&window=&max=|size=]: the processor's PNG or thumbnail, or a rendering made on demand and cached.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { getStores, processingWaitMs } from '../commons.js';
-import { KEYS, MAX_INLINE_PNG_BYTES } from '../config.js';
+import { DOWNLOAD_URL_SECONDS, KEYS, MAX_INLINE_PNG_BYTES } from '../config.js';
 import { NoImage, UndecodablePixels } from '../dicom/errors.js';
 import { NotFound } from '../http/errors.js';
 import { httpHandler } from '../http/handler.js';
@@ -10,8 +10,6 @@ import { processedRecord, stillProcessing } from '../http/processing-state.js';
 import { fileId, header } from '../http/request.js';
 import { binary, redirect } from '../http/responses.js';
 import { awaitProcessed } from '../store/wait.js';
-
-const PRESIGNED_URL_SECONDS = 300;
 
 /** The processor's PNG: its ETag is the stored object's, so it changes exactly when a reprocess replaces it. */
 function defaultPng(
@@ -38,7 +36,7 @@ export const handler = httpHandler('png', async (event) => {
   const id = fileId(event);
   const query = parsePngQuery(event); // a bad parameter is 400 before any waiting
   const { objects, records } = getStores();
-  const presignDefault = () => objects.presignGet(KEYS.png(id), PRESIGNED_URL_SECONDS);
+  const presignDefault = () => objects.presignGet(KEYS.png(id), DOWNLOAD_URL_SECONDS);
   // The common read, the default PNG of a processed file, is one object GET; the record is read only when the
   // PNG is not there (still processing, failed, no image, gone) or the request names a frame, window or size.
   if (query.frame === undefined && !query.window && !query.box) {
@@ -69,7 +67,7 @@ export const handler = httpHandler('png', async (event) => {
     await import('../ingest/render-on-demand.js')
   ).renderAndCache({ objects, records }, id, rendering, record.object_version);
   if (png.length > MAX_INLINE_PNG_BYTES) {
-    return redirect(await objects.presignGet(rendering.key, PRESIGNED_URL_SECONDS));
+    return redirect(await objects.presignGet(rendering.key, DOWNLOAD_URL_SECONDS));
   }
   return binary(200, png, 'image/png', caching);
 });

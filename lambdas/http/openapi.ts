@@ -126,7 +126,7 @@ function queryParameter(name: string, parameter: QueryParameter): OpenApiParamet
   return {
     name,
     in: 'query',
-    required: false,
+    required: parameter.required ?? false,
     description: parameter.description,
     ...(parameter.repeated ? { schema: { type: 'array', items: schema }, style: 'form', explode: true } : { schema }),
   };

@@ -4,10 +4,15 @@ import { BadRequest, NotFound } from './errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
+/** Whether a (lower-case) text has the shape of the ids the service makes: a UUID. */
+export function isFileId(text: string): boolean {
+  return UUID.test(text);
+}
+
 /** The `{id}` path parameter; anything that is not a UUID is simply not found (API.md). */
 export function fileId(event: APIGatewayProxyEvent): string {
   const id = (event.pathParameters?.id ?? '').toLowerCase();
-  if (!UUID.test(id)) throw new NotFound('no DICOM file with this id', 'FILE_NOT_FOUND');
+  if (!isFileId(id)) throw new NotFound('no DICOM file with this id', 'FILE_NOT_FOUND');
   return id;
 }
 

@@ -1,5 +1,6 @@
 // RecordStore on DynamoDB: one item per file (and per study), listed page by page through GSI Queries, never a Scan.
 import {
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   DynamoDBClient,
@@ -35,12 +36,25 @@ import {
 } from './index-keys.js';
 import { withinItemSize } from './item-size.js';
 import type { FileFilters, Page, PageRequest, SeriesSummary, StudyFilters, StudySummary } from './queries.js';
-import type { FileRecord, ProcessedResult, ProcessingStatus, ReceivedObject, RecordStore } from './records.js';
+import {
+  MAX_RECORDS_PER_READ,
+  type FileRecord,
+  type ProcessedResult,
+  type ProcessingStatus,
+  type ReceivedObject,
+  type RecordStore,
+} from './records.js';
 
 const MARSHALL = { removeUndefinedValues: true, convertClassInstanceToMap: false } as const;
 
 /** Fields that only mean something while a record is PROCESSING (or awaiting its bytes). */
 const SETTLED_REMOVES = ['error', 'processing_deadline', 'upload', TABLE.ttlAttribute];
+
+/**
+ * How often a batch read asks again for keys DynamoDB left unprocessed (throttled or over its 16 MB answer), with a
+ * doubling pause from 10 ms: 50 ms in all before the read gives up (a fault: the caller answers 500, the client retries).
+ */
+const BATCH_READ_RETRIES = 3;
 
 /** Set while a file's study, series and instance counts are being moved; left behind by a run cut short. */
 const COUNTS_PENDING = 'counts_pending';
@@ -221,6 +235,28 @@ export class DynamoRecordStore implements RecordStore {
       }),
     );
     return response.Item ? toRecord(response.Item) : undefined;
+  }
+
+  async getMany(ids: readonly string[]): Promise<Map<string, FileRecord>> {
+    const distinct = [...new Set(ids)];
+    if (distinct.length > MAX_RECORDS_PER_READ) {
+      throw new Error(`getMany reads at most ${MAX_RECORDS_PER_READ} records at once (asked ${distinct.length})`);
+    }
+    const found = new Map<string, FileRecord>();
+    let keys = distinct.map((id) => marshall({ [TABLE.partitionKey]: id }));
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      if (attempt > BATCH_READ_RETRIES) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** (attempt - 1)));
+      const response = await this.client.send(
+        new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+      );
+      for (const item of response.Responses?.[this.tableName] ?? []) {
+        const record = toRecord(item);
+        found.set(record.id, record);
+      }
+      keys = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return found;
   }
 
   async list(): Promise<FileRecord[]> {

@@ -144,6 +144,9 @@ export interface SeriesSummary {
   dicomweb: DicomJsonDataset;
 }
 
+/** The most ids one `getMany` takes: DynamoDB's BatchGetItem reads at most 100 keys. */
+export const MAX_RECORDS_PER_READ = 100;
+
 export interface RecordStore {
   /**
    * Writes a new record; fails if the id exists (ids are fresh UUIDs, so that is a bug). `alongside`
@@ -151,6 +154,11 @@ export interface RecordStore {
    */
   create(record: FileRecord, alongside?: () => Promise<unknown>): Promise<void>;
   get(id: string): Promise<FileRecord | undefined>;
+  /**
+   * The records of up to MAX_RECORDS_PER_READ distinct ids in one read (consistent, like `get`), by id; an id with no
+   * record is absent from the map.
+   */
+  getMany(ids: readonly string[]): Promise<Map<string, FileRecord>>;
   /** Every record, newest first, read page by page: for maintenance and start-up, never per request. */
   list(): Promise<FileRecord[]>;
   /** One page of the records matching every filter, each query served by an index (README "Index design"). */

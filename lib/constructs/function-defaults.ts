@@ -168,6 +168,7 @@ export const ACCESS_ACTIONS = {
   s3List: ['s3:ListBucket'],
   tableRead: ['dynamodb:GetItem', 'dynamodb:Query'],
   tableWrite: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  tableBatchRead: ['dynamodb:BatchGetItem'],
 } as const;
 
 /**
@@ -181,6 +182,7 @@ export const KMS_ACTIONS = {
   s3Delete: [],
   tableRead: ['kms:Decrypt', 'kms:DescribeKey'],
   tableWrite: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+  tableBatchRead: ['kms:Decrypt', 'kms:DescribeKey'],
 } as const;
 
 /** The KMS actions `access` needs, sorted (empty when it touches no stored data). */
@@ -190,6 +192,7 @@ export function kmsActionsFor(access: StorageAccess): string[] {
   if (access.s3Write?.length) KMS_ACTIONS.s3Write.forEach((a) => actions.add(a));
   if (access.tableRead) KMS_ACTIONS.tableRead.forEach((a) => actions.add(a));
   if (access.tableWrite) KMS_ACTIONS.tableWrite.forEach((a) => actions.add(a));
+  if (access.tableBatchRead) KMS_ACTIONS.tableBatchRead.forEach((a) => actions.add(a));
   return [...actions].sort();
 }
 
@@ -256,6 +259,11 @@ export function grantStorageAccess(
   if (access.tableWrite) {
     fn.addToRolePolicy(
       new iam.PolicyStatement({ actions: [...ACCESS_ACTIONS.tableWrite], resources: [table.tableArn] }),
+    );
+  }
+  if (access.tableBatchRead) {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: [...ACCESS_ACTIONS.tableBatchRead], resources: [table.tableArn] }),
     );
   }
 }

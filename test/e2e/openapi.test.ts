@@ -207,6 +207,7 @@ describe('every route, as the document says', () => {
       studyFiles: { limit: '5' },
       attributes: { tag: 'PatientID' },
       png: { max: '4' },
+      imageUrls: { ids: main.id },
       dicomwebStudies: { StudyInstanceUID: study, includefield: 'all' },
       dicomwebSeries: { '0020000D': study },
       dicomwebInstances: { StudyInstanceUID: study, limit: '5' },

@@ -183,6 +183,7 @@ describe('processor', () => {
     const racing: RecordStore = {
       ...real.records,
       get: (i) => real.records.get(i),
+      getMany: (ids) => real.records.getMany(ids),
       markReady: async (i, result) => {
         await real.records.delete(i);
         return real.records.markReady(i, result);

@@ -107,6 +107,7 @@ function expectedGrants(access: StorageAccess): Set<string> {
     }
   }
   if (access.tableWrite) for (const action of ACCESS_ACTIONS.tableWrite) grants.add(`${action} on table`);
+  if (access.tableBatchRead) for (const action of ACCESS_ACTIONS.tableBatchRead) grants.add(`${action} on table`);
   return grants;
 }
 
