@@ -1,8 +1,10 @@
-// `npm run cost -- --files N --uploads-per-day U --png-reads-per-day R [--avg-mb M] [--cold-share S] [-c k=v] [--json]`:
-// the monthly bill of that workload on this stack, by service, with the cost per million files ingested and per
-// million PNG reads, and AWS HealthImaging's price for the same archive. Settings come from the synthesized stack
+// `npm run cost -- --files N --uploads-per-day U --png-reads-per-day R [--avg-mb M] [--cold-share S]
+// [--png-reads-via urls|api] [--images-per-url-call K] [-c k=v] [--json]`: the monthly bill of that workload on this
+// stack, by service, with the cost per million files ingested and per million PNG reads (straight from S3 with image
+// URLs, and through GET /dicom/{id}/png), and AWS HealthImaging's price for the same archive. Settings come from the synthesized stack
 // (`-c` as with cdk deploy), request counts from the code run on the local runtime, prices from scripts/cost/prices.json.
 import { parseArgs } from 'node:util';
+import { MAX_RECORDS_PER_READ } from '../lambdas/store/records.js';
 import { measure } from './cost/measure.js';
 import { computeBill, type Workload } from './cost/model.js';
 import { loadPrices } from './cost/prices.js';
@@ -10,7 +12,7 @@ import { jsonReport, textReport } from './cost/report.js';
 import { accessLogLineBytes, readStackSettings } from './cost/stack-settings.js';
 
 const USAGE =
-  'usage: npm run cost -- --files N --uploads-per-day U --png-reads-per-day R [--avg-mb M] [--cold-share S] [-c name=value ...] [--json]';
+  'usage: npm run cost -- --files N --uploads-per-day U --png-reads-per-day R [--avg-mb M] [--cold-share S] [--png-reads-via urls|api] [--images-per-url-call K] [-c name=value ...] [--json]';
 
 function parse(argv: string[]): { workload: Workload; context: Record<string, string>; json: boolean } {
   const { values } = parseArgs({
@@ -21,6 +23,8 @@ function parse(argv: string[]): { workload: Workload; context: Record<string, st
       'png-reads-per-day': { type: 'string' },
       'avg-mb': { type: 'string', default: '0.5' },
       'cold-share': { type: 'string' },
+      'png-reads-via': { type: 'string' },
+      'images-per-url-call': { type: 'string' },
       context: { type: 'string', short: 'c', multiple: true },
       json: { type: 'boolean', default: false },
     },
@@ -38,6 +42,11 @@ function parse(argv: string[]): { workload: Workload; context: Record<string, st
   const pngReadsPerDay = number('png-reads-per-day');
   if (files === undefined || uploadsPerDay === undefined || pngReadsPerDay === undefined) throw new Error(USAGE);
   const coldShare = number('cold-share', 0, 0.999);
+  const via = values['png-reads-via']?.toLowerCase();
+  if (via !== undefined && via !== 'urls' && via !== 'api') throw new Error(`--png-reads-via=${via}: use urls or api`);
+  const perCall = number('images-per-url-call', 1, MAX_RECORDS_PER_READ);
+  if (perCall !== undefined && !Number.isInteger(perCall))
+    throw new Error(`--images-per-url-call=${perCall}: a whole number from 1 to ${MAX_RECORDS_PER_READ}`);
   const context = Object.fromEntries(
     (values.context ?? []).map((pair) => {
       const at = pair.indexOf('=');
@@ -52,6 +61,8 @@ function parse(argv: string[]): { workload: Workload; context: Record<string, st
       pngReadsPerDay,
       avgMb: number('avg-mb', 0.001)!,
       ...(coldShare !== undefined ? { coldShare } : {}),
+      ...(via ? { pngReadsVia: via } : {}),
+      ...(perCall !== undefined ? { imagesPerUrlCall: perCall } : {}),
     },
     context,
     json: values.json ?? false,

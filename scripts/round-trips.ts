@@ -10,12 +10,17 @@ import { PROCESSOR_APP_ID, totalCalls, type CallCounts } from '../local/storage-
 export const FILE_OPERATIONS = ['upload', 'processing', 'png', 'attributes', 'delete'] as const;
 export type FileOperation = (typeof FILE_OPERATIONS)[number];
 
+/** How many times the image-URL call is made (the first also loads its handler). */
+const IMAGE_URL_CALLS = 4;
+
 export interface RoundTrips {
   /** Per uploaded file (in upload order): each operation's requests by storage operation. */
   files: Record<FileOperation, CallCounts>[];
   /** One page of GET /dicom, and of QIDO-RS GET /dicomweb/studies, with every file stored. */
   listing: CallCounts;
   qido: CallCounts;
+  /** One GET /dicom/image-urls naming every file stored (their PNG and thumbnail URLs), as each of its repeats made. */
+  imageUrls: CallCounts;
 }
 
 async function expectOk(response: Response, what: string): Promise<void> {
@@ -34,8 +39,8 @@ async function apiCalls(runtime: LocalRuntime, step: () => Promise<void>): Promi
 }
 
 /**
- * Uploads each file, waits for its processing, reads its PNG and attributes; then one listing page of each kind;
- * then deletes the files in upload order. A file that joins a study or series already stored costs what a typical
+ * Uploads each file, waits for its processing, reads its PNG and attributes; then one listing page of each kind and
+ * one call for every file's image URLs; then deletes the files in upload order. A file that joins a study or series already stored costs what a typical
  * upload costs; the first and last of a study show what creating and removing the study adds.
  */
 export async function measureRoundTrips(files: readonly Uint8Array[]): Promise<RoundTrips> {
@@ -77,12 +82,19 @@ export async function measureRoundTrips(files: readonly Uint8Array[]): Promise<R
     const qido = await apiCalls(runtime, async () =>
       expectOk(await fetch(`${runtime.url}/dicomweb/studies?limit=100`), 'qido'),
     );
+    // Asked a few times, each the same calls: a timing caller (scripts/cost/measure.ts) takes a warm one.
+    let imageUrls: CallCounts = {};
+    for (let i = 0; i < IMAGE_URL_CALLS; i++) {
+      imageUrls = await apiCalls(runtime, async () =>
+        expectOk(await fetch(`${runtime.url}/dicom/image-urls?ids=${ids.join(',')}`), 'image URLs'),
+      );
+    }
     for (const [i, id] of ids.entries()) {
       perFile[i]!.delete = await apiCalls(runtime, async () =>
         expectOk(await fetch(`${runtime.url}/dicom/${id}`, { method: 'DELETE' }), 'delete'),
       );
     }
-    return { files: perFile as Record<FileOperation, CallCounts>[], listing, qido };
+    return { files: perFile as Record<FileOperation, CallCounts>[], listing, qido, imageUrls };
   } finally {
     await runtime.close();
     process.stdout.write = write;

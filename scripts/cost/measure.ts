@@ -41,6 +41,9 @@ export interface Measurement {
   readonly png: OperationMeasure;
   readonly listingPage: OperationMeasure;
   readonly qidoPage: OperationMeasure;
+  /** One GET /dicom/image-urls for `imageUrlsImages` processed files: their records in one batch read, URLs signed. */
+  readonly imageUrls: OperationMeasure;
+  readonly imageUrlsImages: number;
   /** Every DynamoDB write of the upload and its processing: the item before and after (absent: none). */
   readonly ingestWrites: readonly { before?: WireItem; after?: WireItem }[];
   /** The items one file leaves in the table once processed (its record and its instance counter). */
@@ -199,6 +202,7 @@ export async function measure(avgMb: number): Promise<Measurement> {
   const pngs = bySegment('GET /dicom/{id}/png');
   const listing = bySegment('GET /dicom')[0]!;
   const qido = bySegment('GET /dicomweb/studies')[0]!;
+  const urlCalls = bySegment('GET /dicom/image-urls');
   const trips = roundTrips!;
   const file = trips.files[typical]!;
   const typicalUpload = uploads[typical]!;
@@ -256,6 +260,8 @@ export async function measure(avgMb: number): Promise<Measurement> {
     png: operation(file.png, pngs[typical]!, wall(pngs)),
     listingPage: operation(trips.listing, listing, listing.wallMs),
     qidoPage: operation(trips.qido, qido, qido.wallMs),
+    imageUrls: operation(trips.imageUrls, urlCalls.at(-1)!, wall(urlCalls)),
+    imageUrlsImages: files.length,
     ingestWrites: typicalUpload.writes,
     storedItems,
     processingCpuMs: fastest(cpu),

@@ -47,7 +47,20 @@ export interface Workload {
    * uploadsPerDay, so the archive spans files / uploadsPerDay days.
    */
   readonly coldShare?: number;
+  /**
+   * How clients read PNGs: `urls` (default when the stack has GET /dicom/image-urls) straight from S3 with presigned
+   * URLs, one API call per `imagesPerUrlCall` images; `api` every read through GET /dicom/{id}/png.
+   */
+  readonly pngReadsVia?: 'urls' | 'api';
+  /** Images a client asks URLs for in one call (1-100; default DEFAULT_IMAGES_PER_URL_CALL). */
+  readonly imagesPerUrlCall?: number;
 }
+
+/**
+ * A page of a listing or a study's series in a viewer shows some tens of images; 20 is a modest page (the web page
+ * lists 25 files a page). A client that asks for one image at a time pays the API call per image (--images-per-url-call 1).
+ */
+export const DEFAULT_IMAGES_PER_URL_CALL = 20;
 
 /** What the measurement gives the model (scripts/cost/measure.ts Measurement, or a synthetic one in tests). */
 export interface MeasuredOperation {
@@ -64,6 +77,9 @@ export interface MeasuredCosts {
   readonly processing: MeasuredOperation;
   readonly png: MeasuredOperation;
   readonly listingPage: MeasuredOperation;
+  /** One GET /dicom/image-urls call for `imageUrlsImages` files (absent: the stack has no such route to measure). */
+  readonly imageUrls?: MeasuredOperation;
+  readonly imageUrlsImages?: number;
   readonly ingestWrites: readonly { readonly before?: WireItem; readonly after?: WireItem }[];
   readonly storedItems: readonly WireItem[];
   readonly representative: { readonly bytes: number };
@@ -119,13 +135,20 @@ export interface Bill {
   readonly usd_per_million_ingested: number;
   readonly usd_per_million_png_reads: number;
   readonly usd_per_million_png_reads_via_api: number;
+  /** Absent when the stack has no GET /dicom/image-urls. */
+  readonly usd_per_million_png_reads_via_urls?: number;
   readonly usd_per_million_listing_pages: number;
   readonly by_service: Readonly<Record<string, number>>;
   readonly details: {
     readonly ingest: PerOperation;
     readonly png_read: PerOperation;
-    /** GET /dicom/{id}/png through API Gateway and Lambda (the PNG path without image delivery). */
+    /** GET /dicom/{id}/png through API Gateway and Lambda: every read, for clients that keep using it. */
     readonly png_read_via_api: PerOperation;
+    /** A read with image URLs: an S3 GET, plus a share of the GET /dicom/image-urls call (absent without the route). */
+    readonly png_read_via_urls?: PerOperation;
+    /** How the bill's PNG reads are made, and the images per URL call. */
+    readonly png_reads_via: 'urls' | 'api';
+    readonly images_per_url_call: number;
     readonly listing_page: PerOperation;
     readonly write_units_per_file: {
       readonly table: number;
@@ -137,7 +160,13 @@ export interface Bill {
       readonly s3_derived: number;
       readonly dynamodb: number;
     };
-    readonly lambda_ms: { readonly upload: number; readonly processor: number; readonly png: number };
+    readonly lambda_ms: {
+      readonly upload: number;
+      readonly processor: number;
+      readonly png: number;
+      /** One GET /dicom/image-urls call of images_per_url_call images. */
+      readonly image_urls?: number;
+    };
     /** Share of the files older than 30 days, and share of the originals the lifecycle has moved. */
     readonly cold_share: number;
     readonly moved_share: number;
@@ -347,7 +376,45 @@ export function computeBill(workload: Workload, stack: StackSettings, measured: 
     readUnitsLine(measured.png.readUnits, prices),
     logLine(logBytes(measured.png, invocationsPerRequest) + measured.accessLogLineBytes, prices),
   ]);
-  const pngRead = pngReadViaApi;
+  // A read with image URLs: one S3 GET of the PNG (priced by the class derived objects are in), plus its share of the
+  // call that signed it: an API request, the route's Lambda, the batch read's units and the log lines.
+  const perCall = workload.imagesPerUrlCall ?? DEFAULT_IMAGES_PER_URL_CALL;
+  const urlsFn = stack.functions.imageUrls;
+  const urlsMeasured = measured.imageUrls;
+  const canUseUrls = urlsFn !== undefined && urlsMeasured !== undefined;
+  if (workload.pngReadsVia === 'urls' && !canUseUrls) throw new Error('the stack has no GET /dicom/image-urls route');
+  const viaUrls = canUseUrls && workload.pngReadsVia !== 'api';
+  let imageUrlsMs: number | undefined;
+  let pngReadViaUrls: PerOperation | undefined;
+  if (canUseUrls) {
+    // Measured for imageUrlsImages files; the call's time and read units scaled to perCall images (an upper bound:
+    // its fixed part, the request and the batch read's round trip, is scaled too).
+    const scale = perCall / Math.max(1, measured.imageUrlsImages ?? 1);
+    const call: MeasuredOperation = {
+      ...urlsMeasured,
+      wallMs: urlsMeasured.wallMs * scale,
+      readUnits: urlsMeasured.readUnits * scale,
+    };
+    imageUrlsMs = lambdaMs(call, urlsFn, 0);
+    const share = 1 / perCall;
+    const callLines = [
+      ...apiRequest(),
+      ...lambdaLines('image-urls', urlsFn, imageUrlsMs, prices),
+      ...s3RequestLines(call.calls, prices),
+      readUnitsLine(call.readUnits, prices),
+      logLine(logBytes(call, invocationsPerRequest) + measured.accessLogLineBytes, prices),
+    ].map((line) => ({
+      ...line,
+      item: `image-urls call: ${line.item}`,
+      quantity: line.quantity * share,
+      usd: line.usd * share,
+    }));
+    pngReadViaUrls = perOperation([
+      ...s3RequestLines({ 'S3 GetObject': 1 }, prices, stack.derivedStorageClass),
+      ...callLines,
+    ]);
+  }
+  const pngRead = viaUrls ? pngReadViaUrls! : pngReadViaApi;
 
   const listingPage = perOperation([
     ...apiRequest(),
@@ -479,7 +546,8 @@ export function computeBill(workload: Workload, stack: StackSettings, measured: 
     (hiHotShare * prices.healthimaging.frequent_gb_month + (1 - hiHotShare) * prices.healthimaging.archive_gb_month);
   const hiCalls = ((uploadsPerMonth + readsPerMonth) * prices.healthimaging.per_1000_calls) / 1000;
 
-  const apiRequestsPerDay = workload.uploadsPerDay + workload.pngReadsPerDay;
+  const apiRequestsPerDay =
+    workload.uploadsPerDay + (viaUrls ? workload.pngReadsPerDay / perCall : workload.pngReadsPerDay);
   const capacity: Bill['capacity'][number][] = [];
   const averageRate = apiRequestsPerDay / 86400;
   if (stack.usagePlan?.quotaPerDay !== undefined) {
@@ -507,12 +575,16 @@ export function computeBill(workload: Workload, stack: StackSettings, measured: 
     usd_per_million_ingested: ingest.usd * 1e6,
     usd_per_million_png_reads: pngRead.usd * 1e6,
     usd_per_million_png_reads_via_api: pngReadViaApi.usd * 1e6,
+    ...(pngReadViaUrls ? { usd_per_million_png_reads_via_urls: pngReadViaUrls.usd * 1e6 } : {}),
     usd_per_million_listing_pages: listingPage.usd * 1e6,
     by_service: byService,
     details: {
       ingest,
       png_read: pngRead,
       png_read_via_api: pngReadViaApi,
+      ...(pngReadViaUrls ? { png_read_via_urls: pngReadViaUrls } : {}),
+      png_reads_via: viaUrls ? 'urls' : 'api',
+      images_per_url_call: perCall,
       listing_page: listingPage,
       write_units_per_file: { table: tableUnits, indexes: indexUnits, by_index: byIndex },
       stored_bytes_per_file: {
@@ -520,7 +592,12 @@ export function computeBill(workload: Workload, stack: StackSettings, measured: 
         s3_derived: derivedBytes,
         dynamodb: tableBytes + indexBytes,
       },
-      lambda_ms: { upload: uploadMs, processor: processorMs, png: pngMs },
+      lambda_ms: {
+        upload: uploadMs,
+        processor: processorMs,
+        png: pngMs,
+        ...(imageUrlsMs !== undefined ? { image_urls: imageUrlsMs } : {}),
+      },
       cold_share: olderThan(A.coldAfterDays, spanDays),
       moved_share: coldShare,
       api_requests_per_day: apiRequestsPerDay,

@@ -19,7 +19,7 @@ function describeStack(stack: StackSettings): string[] {
     `Lambda (${f.processor.architecture}): ${[fn('processor', f.processor), fn('upload', f.upload), fn('png', f.png), fn('authorizer', f.authorizer)].filter(Boolean).join(', ')}`,
     `DynamoDB: ${stack.table.indexes.length} indexes (${[...projections].map(([p, n]) => `${n} ${p}`).join(', ')})${stack.pointInTimeRecovery ? ', point-in-time recovery' : ''}`,
     `originals: ${transition ? `${transition.storageClass} after ${transition.days} days` : 'S3 Standard, never moved'}`,
-    `PNG reads: GET /dicom/{id}/png through API Gateway and Lambda`,
+    `PNG reads: ${f.imageUrls ? `straight from S3 (${stack.derivedStorageClass}) with URLs from GET /dicom/image-urls (${f.imageUrls.memoryMb} MB), or GET /dicom/{id}/png` : 'GET /dicom/{id}/png through API Gateway and Lambda'}`,
     `API: auth ${stack.auth}${plan ? `, usage plan ${plan.rateLimit}/s burst ${plan.burstLimit}${plan.quotaPerDay !== undefined ? `, ${fmt(plan.quotaPerDay)} requests a day` : ', no quota'}` : ''}${stack.stageThrottle ? `, stage ${stack.stageThrottle.rateLimit}/s` : ''}`,
   ];
 }
@@ -35,7 +35,7 @@ export function textReport(
   const d = bill.details;
   out.push(
     `Monthly bill (${prices.region} list prices of ${prices.as_of}, scripts/cost/prices.json; data transfer out not included)`,
-    `workload: ${fmt(workload.files)} files of ${workload.avgMb} MB, ${fmt(workload.uploadsPerDay)} uploads and ${fmt(workload.pngReadsPerDay)} PNG reads a day; ${Math.round(d.cold_share * 100)}% of the files older than 30 days, ${Math.round(d.moved_share * 100)}% of the originals moved by the lifecycle`,
+    `workload: ${fmt(workload.files)} files of ${workload.avgMb} MB, ${fmt(workload.uploadsPerDay)} uploads and ${fmt(workload.pngReadsPerDay)} PNG reads a day (${d.png_reads_via === 'urls' ? `straight from S3, ${d.images_per_url_call} images per GET /dicom/image-urls` : 'each through GET /dicom/{id}/png'}); ${Math.round(d.cold_share * 100)}% of the files older than 30 days, ${Math.round(d.moved_share * 100)}% of the originals moved by the lifecycle`,
     ...describeStack(stack).map((line) => `stack: ${line}`),
     ...(Object.keys(stack.context).length
       ? [
@@ -68,7 +68,11 @@ export function textReport(
   const share = (n: number) => `${Math.round((n / Math.max(1e-9, wu.table + wu.indexes)) * 100)}%`;
   out.push(
     `per million files ingested:  ${usd(bill.usd_per_million_ingested)} (${wu.table + wu.indexes} write units a file, ${share(wu.indexes)} of them in indexes)`,
-    `per million PNG reads:       ${usd(bill.usd_per_million_png_reads)}`,
+    `per million PNG reads:       ${usd(bill.usd_per_million_png_reads)}${
+      bill.usd_per_million_png_reads_via_urls !== undefined
+        ? ` (image URLs, ${d.images_per_url_call} a call: ${usd(bill.usd_per_million_png_reads_via_urls)}; GET /dicom/{id}/png: ${usd(bill.usd_per_million_png_reads_via_api)})`
+        : ''
+    }`,
     `per million listing pages:   ${usd(bill.usd_per_million_listing_pages)} (not in the total)`,
     `AWS HealthImaging, same archive and calls: ${usd(bill.healthimaging.monthly_usd_total)} a month (storage ${usd(bill.healthimaging.storage_usd)}, API calls ${usd(bill.healthimaging.calls_usd)})`,
     '',
@@ -82,11 +86,11 @@ export function textReport(
       .join(', ');
   out.push(
     '',
-    `measured on the local runtime (round-trips.ts, this machine): upload ${calls(measured.upload.calls)}; processing ${calls(measured.processing.calls)}; PNG read ${calls(measured.png.calls)}`,
+    `measured on the local runtime (round-trips.ts, this machine): upload ${calls(measured.upload.calls)}; processing ${calls(measured.processing.calls)}; PNG read ${calls(measured.png.calls)}; image URLs for ${measured.imageUrlsImages} files ${calls(measured.imageUrls.calls)}`,
     `  write units by index per file: ${Object.entries(wu.by_index)
       .map(([name, n]) => `${name} ${n}`)
       .join(', ')}`,
-    `  processor DICOM work ${measured.processingCpuMs.toFixed(1)} ms on ${measured.representative.source}; Lambda ms billed as measured / vCPU share + ${ASSUMPTIONS.s3RequestMs} ms per S3 and ${ASSUMPTIONS.dynamodbRequestMs} ms per DynamoDB request (assumed in-region latencies): upload ${d.lambda_ms.upload}, processor ${d.lambda_ms.processor}, png ${d.lambda_ms.png}`,
+    `  processor DICOM work ${measured.processingCpuMs.toFixed(1)} ms on ${measured.representative.source}; Lambda ms billed as measured / vCPU share + ${ASSUMPTIONS.s3RequestMs} ms per S3 and ${ASSUMPTIONS.dynamodbRequestMs} ms per DynamoDB request (assumed in-region latencies): upload ${d.lambda_ms.upload}, processor ${d.lambda_ms.processor}, png ${d.lambda_ms.png}${d.lambda_ms.image_urls !== undefined ? `, image-urls ${d.lambda_ms.image_urls} (a call of ${d.images_per_url_call} images: measured for ${measured.imageUrlsImages}, scaled)` : ''}`,
   );
   return out.join('\n');
 }
@@ -103,6 +107,11 @@ export function jsonReport(
     usd_per_million_ingested: round(bill.usd_per_million_ingested),
     usd_per_million_png_reads: round(bill.usd_per_million_png_reads),
     usd_per_million_png_reads_via_api: round(bill.usd_per_million_png_reads_via_api),
+    ...(bill.usd_per_million_png_reads_via_urls !== undefined
+      ? { usd_per_million_png_reads_via_urls: round(bill.usd_per_million_png_reads_via_urls) }
+      : {}),
+    png_reads_via: bill.details.png_reads_via,
+    images_per_url_call: bill.details.images_per_url_call,
     usd_per_million_listing_pages: round(bill.usd_per_million_listing_pages),
     by_service: Object.fromEntries(Object.entries(bill.by_service).map(([k, v]) => [k, round(v)])),
     healthimaging: {
@@ -123,6 +132,7 @@ export function jsonReport(
       processing: measured.processing,
       png: measured.png,
       listing_page: measured.listingPage,
+      image_urls: { ...measured.imageUrls, images: measured.imageUrlsImages },
       processing_cpu_ms: measured.processingCpuMs,
       representative: measured.representative,
       derived_bytes: measured.derivedBytes,

@@ -36,11 +36,15 @@ export interface StackSettings {
     readonly png: FunctionSettings;
     readonly processor: FunctionSettings;
     readonly authorizer?: FunctionSettings;
+    /** GET /dicom/image-urls, when the stack has it: PNG reads can then go straight to S3. */
+    readonly imageUrls?: FunctionSettings;
   };
   readonly table: TableShape;
   readonly pointInTimeRecovery: boolean;
   /** Lifecycle transitions that apply to `uploads/` (the originals), earliest first; none: S3 Standard forever. */
   readonly originals: readonly Transition[];
+  /** The S3 storage class processed images (`derived/`) are read from: STANDARD unless a lifecycle rule moves them. */
+  readonly derivedStorageClass: string;
   readonly usagePlan?: Throttle & { readonly quotaPerDay?: number };
   readonly stageThrottle?: Throttle;
   /** Resources billed by the month whatever the traffic. */
@@ -91,13 +95,20 @@ export async function readStackSettings(context: Record<string, string> = {}): P
 
   const bucketProps = resources[idOf(storage.bucket)]!.Properties!;
   const rules = (bucketProps.LifecycleConfiguration?.Rules ?? []) as Record<string, any>[];
-  const uploadPrefix = 'uploads/';
-  const originals = rules
-    .filter((rule) => rule.Status === 'Enabled')
-    .filter((rule) => uploadPrefix.startsWith(rule.Prefix ?? rule.Filter?.Prefix ?? ''))
-    .flatMap((rule) => [...(rule.Transitions ?? []), ...(rule.Transition ? [rule.Transition] : [])])
-    .map((t: Record<string, any>) => ({ days: Number(t.TransitionInDays ?? 0), storageClass: String(t.StorageClass) }))
-    .sort((a, b) => a.days - b.days);
+  const transitionsOf = (prefix: string): Transition[] =>
+    rules
+      .filter((rule) => rule.Status === 'Enabled')
+      .filter((rule) => prefix.startsWith(rule.Prefix ?? rule.Filter?.Prefix ?? ''))
+      .flatMap((rule) => [...(rule.Transitions ?? []), ...(rule.Transition ? [rule.Transition] : [])])
+      .map((t: Record<string, any>) => ({
+        days: Number(t.TransitionInDays ?? 0),
+        storageClass: String(t.StorageClass),
+      }))
+      .sort((a, b) => a.days - b.days);
+  const originals = transitionsOf('uploads/');
+  // Priced as if every derived object were where a rule would move it (none does in this stack).
+  const derivedStorageClass = transitionsOf('derived/')[0]?.storageClass ?? 'STANDARD';
+  const imageUrls = api.functions.get('imageUrls');
 
   const ofType = (type: string) => Object.values(resources).filter((r) => r.Type === type);
   const plan = ofType('AWS::ApiGateway::UsagePlan')[0]?.Properties;
@@ -114,10 +125,12 @@ export async function readStackSettings(context: Record<string, string> = {}): P
       png: functionSettings(api.functions.get('png')!),
       processor: functionSettings(processor.function),
       ...(api.authorizerFunction ? { authorizer: functionSettings(api.authorizerFunction) } : {}),
+      ...(imageUrls ? { imageUrls: functionSettings(imageUrls) } : {}),
     },
     table: { partitionKey: keyOf(tableProps.KeySchema, 'HASH')!, indexes },
     pointInTimeRecovery: Boolean(tableProps.PointInTimeRecoverySpecification?.PointInTimeRecoveryEnabled),
     originals,
+    derivedStorageClass,
     ...(plan
       ? {
           usagePlan: {

@@ -49,7 +49,14 @@ const STACK: StackSettings = {
   table: TABLE,
   pointInTimeRecovery: false,
   originals: [],
+  derivedStorageClass: 'STANDARD',
   fixed: { secrets: 0, alarms: 0, kmsKeys: 0 },
+};
+
+/** The stack with GET /dicom/image-urls (a 512 MB function). */
+const WITH_URLS: StackSettings = {
+  ...STACK,
+  functions: { ...STACK.functions, imageUrls: { memoryMb: 512, architecture: 'arm64' } },
 };
 
 const quiet = { logBytes: 0, logLines: 0, readUnits: 0 };
@@ -60,6 +67,9 @@ const MEASURED: MeasuredCosts = {
   processing: { calls: { 'S3 GetObject': 1, 'S3 PutObject': 1, 'DynamoDB UpdateItem': 1 }, wallMs: 100, ...quiet },
   png: { calls: { 'S3 GetObject': 1 }, wallMs: 5, ...quiet },
   listingPage: { calls: { 'DynamoDB Query': 4 }, wallMs: 5, ...quiet, readUnits: 2 },
+  // URLs for 5 files: one batch read of their 5 records, no S3 request (presigning is local).
+  imageUrls: { calls: { 'DynamoDB BatchGetItem': 1 }, wallMs: 5, ...quiet, readUnits: 5 },
+  imageUrlsImages: 5,
   ingestWrites: [{ after: ITEM }, { before: ITEM, after: { ...ITEM, status: { S: 'READY' } } }],
   storedItems: [{ ...ITEM, status: { S: 'READY' } }],
   representative: { bytes: 1e6 },
@@ -160,6 +170,38 @@ describe('the bill of a tiny synthetic workload', () => {
     expect(line(archived, 'originals (STANDARD)').usd).toBeCloseTo(((300 * 1e6) / GB) * 0.023, 9);
   });
 
+  it('with image URLs a PNG read is an S3 GET plus a share of one API call per 20 images', () => {
+    const urls = computeBill(WORKLOAD, WITH_URLS, MEASURED, prices);
+    expect(urls.details.png_reads_via).toBe('urls');
+    expect(urls.details.images_per_url_call).toBe(20);
+    // API Gateway: one request per upload and one per 20 reads.
+    expect(urls.by_service['API Gateway']).toBeCloseTo((uploads + reads / 20) * 3.5e-6, 9);
+    expect(urls.details.api_requests_per_day).toBe(10 + 100 / 20);
+    // Each read: one GET of the PNG at the Standard price, and a twentieth of the call's request and batch read.
+    const read = urls.details.png_read_via_urls!;
+    expect(read.items.find((l) => l.item === 'GetObject (STANDARD)')!.usd).toBeCloseTo(0.0004 / 1000, 12);
+    expect(read.items.find((l) => l.item === 'image-urls call: REST requests')!.usd).toBeCloseTo(3.5e-6 / 20, 12);
+    // The batch read's 5 units for 5 files: one a file, so 1 unit a read.
+    expect(read.items.find((l) => l.item === 'image-urls call: read units')!.quantity).toBeCloseTo(1, 9);
+    expect(urls.usd_per_million_png_reads).toBeCloseTo(read.usd * 1e6, 6);
+    expect(urls.usd_per_million_png_reads).toBeLessThan(urls.usd_per_million_png_reads_via_api / 4);
+    // The old path's figure stays available, and is the bill's when asked for.
+    expect(urls.usd_per_million_png_reads_via_api).toBeCloseTo(bill.usd_per_million_png_reads, 9);
+    const api = computeBill({ ...WORKLOAD, pngReadsVia: 'api' }, WITH_URLS, MEASURED, prices);
+    expect(api.monthly_usd_total).toBeCloseTo(bill.monthly_usd_total, 9);
+    expect(api.monthly_usd_total).toBeGreaterThan(urls.monthly_usd_total);
+  });
+
+  it('fewer images per URL call cost more per read; without the route, urls cannot be asked for', () => {
+    const perRead = (imagesPerUrlCall: number) =>
+      computeBill({ ...WORKLOAD, imagesPerUrlCall }, WITH_URLS, MEASURED, prices).usd_per_million_png_reads;
+    expect(perRead(1)).toBeGreaterThan(perRead(20));
+    expect(perRead(20)).toBeGreaterThan(perRead(100));
+    // Even at 100 a call, a read costs at least its S3 GET.
+    expect(perRead(100)).toBeGreaterThan(0.4);
+    expect(() => computeBill({ ...WORKLOAD, pngReadsVia: 'urls' }, STACK, MEASURED, prices)).toThrow(/image-urls/);
+  });
+
   it('HealthImaging for the same archive: hot and archive tiers by age, one call per upload and per read', () => {
     const hot = 300 * 1e6;
     const cold = 700 * 1e6;
@@ -178,6 +220,9 @@ describe('settings read from the synthesized stack', () => {
     expect(stack.originals).toEqual([{ days: DEFAULT_ARCHIVE_AFTER_DAYS, storageClass: 'GLACIER_IR' }]);
     expect(stack.usagePlan).toEqual(DEFAULT_API_LIMITS);
     expect(stack.pointInTimeRecovery).toBe(true);
+    // The image-URL route is deployed, and processed images stay in Standard (the lifecycle moves originals only).
+    expect(stack.functions.imageUrls?.architecture).toBe('arm64');
+    expect(stack.derivedStorageClass).toBe('STANDARD');
   });
 
   it('follows -c flags as cdk deploy does', async () => {
@@ -198,6 +243,10 @@ describe('measurement of the real code on the local runtime', () => {
       // The PNG and the JSON documents' one object (a 100 x 100 image fits the thumbnail's box: none made).
       expect(measured.processing.calls['S3 PutObject']).toBe(2);
       expect(measured.png.calls['S3 GetObject']).toBe(1);
+      // Every file's image URLs in one call: one batch read of their records, and no S3 request (signing is local).
+      expect(measured.imageUrls.calls).toEqual({ 'DynamoDB BatchGetItem': 1 });
+      expect(measured.imageUrlsImages).toBe(5);
+      expect(measured.imageUrls.readUnits).toBeGreaterThanOrEqual(5);
       // The file's record is written, then updated by the processor; its counters join it.
       const ids = measured.ingestWrites.map((w) => String((w.after ?? w.before)!.id!.S));
       expect(ids.filter((id) => /^[0-9a-f-]{36}$/.test(id)).length).toBeGreaterThanOrEqual(2);
