@@ -132,7 +132,7 @@ function storageGrants(access: StorageAccess, kms: boolean): string[] {
     if (!value || (Array.isArray(value) && value.length === 0)) continue;
     for (const action of actions) {
       if (kind === 'tableRead') grants.add(`${action} on table`).add(`${action} on table/index/*`);
-      else if (kind === 'tableWrite') grants.add(`${action} on table`);
+      else if (kind === 'tableWrite' || kind === 'tableBatchRead') grants.add(`${action} on table`);
       else if (action === 's3:ListBucket') grants.add(`${action} on bucket`);
       else for (const prefix of value as readonly string[]) grants.add(`${action} on bucket/${prefix}*`);
     }
