@@ -6,6 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, Writable } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 import { HttpResponse, type HttpRequest } from '@smithy/core/transport';
+import { s3Operation } from './storage-calls.js';
+import { trace, tracing } from './trace.js';
 
 /** A Node HTTP request listener: what dynalite's server and s3rver's Koa app run for each request. */
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -114,6 +116,12 @@ class LocalResponse extends Writable {
   }
 }
 
+/** `S3 PutObject`, `DynamoDB GetItem`: what the trace names a call (no key, no body). */
+function operationOf(method: string, url: string, headers: Record<string, string>): string {
+  const target = headers['x-amz-target'];
+  return target ? `DynamoDB ${target.split('.')[1]}` : `S3 ${s3Operation(method, url)}`;
+}
+
 /** Serves one request with a request listener, in this thread. */
 export function serveLocally(listener: RequestListener, request: WireRequest): Promise<WireResponse> {
   return new Promise((resolve, reject) => {
@@ -142,9 +150,12 @@ abstract class WireHttpHandler {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
     if (body && headers['content-length'] === undefined) headers['content-length'] = String(body.length);
-    return toSdkResponse(
-      await this.send({ method: request.method, url: urlOf(request), headers, ...(body ? { body } : {}) }),
-    );
+    const url = urlOf(request);
+    const operation = tracing ? operationOf(request.method, url, headers) : '';
+    trace(`call> ${operation}`);
+    const response = await this.send({ method: request.method, url, headers, ...(body ? { body } : {}) });
+    trace(`call< ${operation} ${response.statusCode}`);
+    return toSdkResponse(response);
   }
   updateHttpClientConfig(): void {}
   httpHandlerConfigs(): Record<string, never> {
@@ -185,8 +196,12 @@ function transferable(body: Uint8Array | undefined): ArrayBuffer[] {
 /** In the emulators' thread: answers the requests a worker posts on `port`. */
 export function serveRelay(port: MessagePort, listeners: Record<EmulatorName, RequestListener>): void {
   port.on('message', ({ id, emulator, request }: RelayMessage) => {
+    trace(`relay> ${emulator}`);
     serveLocally(listeners[emulator], request).then(
-      (response) => port.postMessage({ id, response }, transferable(response.body)),
+      (response) => {
+        trace(`relay< ${emulator}`);
+        port.postMessage({ id, response }, transferable(response.body));
+      },
       (error: Error) => port.postMessage({ id, error: error.message }),
     );
   });

@@ -2,6 +2,7 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { S3Event } from 'aws-lambda';
 import { PROCESSOR } from '../lambdas/routes.js';
+import { trace } from './trace.js';
 
 interface Job {
   jobId: number;
@@ -89,6 +90,7 @@ export class ProcessorPool {
   private finish(jobId: number, slot: PoolWorker, error?: { errorType: string; errorMessage: string }): void {
     const running = this.running.get(jobId);
     if (!running) return;
+    trace(`job< ${jobId}`);
     this.running.delete(jobId);
     slot.busy = false;
     if (error) {
@@ -126,7 +128,10 @@ export class ProcessorPool {
       slot.busy = true;
       const jobId = this.nextJobId++;
       this.running.set(jobId, { job, slot });
-      void slot.ready.then(() => slot.worker.postMessage({ jobId, event: job.event }));
+      void slot.ready.then(() => {
+        trace(`job> ${jobId}`);
+        slot.worker.postMessage({ jobId, event: job.event });
+      });
     }
     if (this.isIdle()) {
       const waiters = this.idleWaiters;

@@ -5,6 +5,7 @@ import type { S3Event } from 'aws-lambda';
 import { createStores, setStores } from '../lambdas/commons.js';
 import { handler } from '../lambdas/handlers/processor.js';
 import { RelayHttpHandler } from './in-process-transport.js';
+import { trace } from './trace.js';
 
 const relay = (workerData as { relay?: MessagePort } | undefined)?.relay;
 if (relay) {
@@ -13,7 +14,9 @@ if (relay) {
 
 parentPort!.on('message', async (message: { jobId: number; event: S3Event }) => {
   try {
+    trace(`worker job ${message.jobId}`);
     await handler(message.event);
+    trace(`worker done ${message.jobId}`);
     parentPort!.postMessage({ jobId: message.jobId, ok: true });
   } catch (error) {
     const { name, message: text } = error as Error;

@@ -21,6 +21,7 @@ import { LOCAL_REGION, startEmulators, storageEnvironment, type Emulators } from
 import { ProcessorPool } from './processor-pool.js';
 import { encodeEventKey, toProcessorEvent } from './s3-events.js';
 import { PROCESSOR_APP_ID, type CallCounts } from './storage-calls.js';
+import { trace } from './trace.js';
 import { serveViewer } from './viewer.js';
 
 /** The methods of the route table: a path any of them serves answers a CORS preflight. */
@@ -171,6 +172,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   // @types/s3rver omits that S3rver is an EventEmitter.
   (emulators.s3 as unknown as EventEmitter).on('event', (raw: { Records?: unknown[] }) => {
     const event = toProcessorEvent(raw, PROCESSOR.triggerPrefix);
+    trace(`s3 event${event ? ' -> processor' : ''}`);
     if (event) pool.submit(event);
   });
 
@@ -186,6 +188,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    trace(`http> ${req.method} ${url.pathname}`);
+    res.once('finish', () => trace(`http< ${res.statusCode}`));
     if (await serveViewer(req, res, url, { apiKeyRequired: apiKey !== undefined, distDir: options.viewerDir })) return;
     const matched = matcher.match(req.method ?? 'GET', url.pathname);
     const { body, tooLarge } = await readBody(req, MAX_UPLOAD_BODY_BYTES);
@@ -222,7 +226,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       event.requestContext.identity.apiKey = options.apiKey!;
       event.requestContext.identity.apiKeyId = apiKeyId;
     }
+    trace(`handler> ${matched.route.name}`);
     const result = await handler(event);
+    trace(`handler< ${matched.route.name} ${result.statusCode}`);
     writeProxyResult(res, result);
   }
 
