@@ -97,6 +97,23 @@ function requirePatchedS3rver(): void {
   }
 }
 
+/**
+ * s3rver with `silent` still formats a log line for every request and object it serves (winston: ~1.2 ms of the
+ * runtime's thread a loop, measured by `npm run trace:loop` with TRACE_CPU_PROF), and its koa-logger middleware pipes
+ * every response body through a byte-counting stream to log its length. Both are dropped: nothing is printed anyway.
+ */
+function quietS3rver(s3: S3rver): void {
+  const app = s3 as unknown as {
+    middleware: { name: string }[];
+    logger: Record<string, unknown>;
+  };
+  const at = app.middleware.findIndex((middleware) => middleware.name === 'logger');
+  if (at >= 0) app.middleware.splice(at, 1);
+  for (const level of ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly', 'log']) {
+    app.logger[level] = () => app.logger;
+  }
+}
+
 export async function startEmulators(dataDir: string, bucketName: string, tableName: string): Promise<Emulators> {
   requirePatchedS3rver();
   const s3Dir = join(dataDir, 's3');
@@ -115,6 +132,7 @@ export async function startEmulators(dataDir: string, bucketName: string, tableN
   const store = new FastFilesystemStore(s3Dir);
   const koa = s3 as unknown as { store: unknown; context: { store: unknown } };
   koa.store = koa.context.store = store;
+  quietS3rver(s3);
   const calls = new StorageCallCounter();
   // First in the chain (Koa composes on listen): conditional writes and signed-header checks S3 makes; before them,
   // the request is counted.
