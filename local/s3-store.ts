@@ -1,7 +1,8 @@
 // s3rver's filesystem store, sped up for the upload -> process -> read loop: same files on disk, fewer round trips.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
+import { existsSync, readdirSync, type Dirent } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -124,11 +125,11 @@ async function readAll(content: Readable | Buffer): Promise<Buffer> {
 
 /**
  * s3rver's FilesystemStore spends ~4 ms on a 1 KB PutObject (mkdirp, a write stream, two more
- * writes, each a thread-pool round trip) and ~1 ms on every read (stat, two reads). This store
- * writes the same three files (so data written by either store reads back in the other) in one
- * synchronous step for objects up to 8 MB, and answers reads of recently written objects from a
- * bounded in-memory copy. Larger objects (and completed multipart uploads, which s3rver hands to
- * putObject without a length) take s3rver's own streaming path.
+ * writes, each a thread-pool round trip, one after the other) and ~1 ms on every read (stat, two reads). This store
+ * writes the same three files (so data written by either store reads back in the other) side by side in the thread
+ * pool for objects up to 8 MB (one key's writes and deletes in order; its reads wait for them), and answers reads of
+ * recently written objects from a bounded in-memory copy. Larger objects (and completed multipart uploads, which
+ * s3rver hands to putObject without a length) take s3rver's own streaming path.
  *
  * Deletes remove only the object's own files: s3rver's version also removes parent folders it
  * finds empty, which races with concurrent deletes (ENOENT) and with puts into the same folder
@@ -174,6 +175,35 @@ export class FastFilesystemStore extends FilesystemStoreBase {
     return this.cache.get(this.cacheKey(bucket, key));
   }
 
+  /** Per key, the last write or delete still touching its files (settled, never rejected). */
+  private readonly inFlight = new Map<string, Promise<void>>();
+
+  /**
+   * Runs `task` after every earlier write or delete of the key: the files are written off the runtime's thread, so
+   * two operations on one key must not interleave, and a delete must not be overtaken by a put sent before it.
+   */
+  private inOrder<T>(bucket: string, key: string, task: () => Promise<T>): Promise<T> {
+    const name = this.cacheKey(bucket, key);
+    const run = (this.inFlight.get(name) ?? Promise.resolve()).then(task);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.set(name, settled);
+    void settled.then(() => {
+      if (this.inFlight.get(name) === settled) this.inFlight.delete(name);
+    });
+    return run;
+  }
+
+  /** Waits until no write or delete of the key is touching its files (a read must not see half a file). */
+  private async settled(bucket: string, key: string): Promise<void> {
+    for (let pending = this.inFlight.get(this.cacheKey(bucket, key)); pending;) {
+      await pending;
+      pending = this.inFlight.get(this.cacheKey(bucket, key));
+    }
+  }
+
   /** Keys a conditional write is storing right now: a second one must not pass the existence check meanwhile. */
   private readonly conditionalWrites = new Set<string>();
 
@@ -189,6 +219,9 @@ export class FastFilesystemStore extends FilesystemStoreBase {
       throw new S3Error('NotImplemented', 'If-None-Match on a write supports only "*"');
     }
     const name = this.cacheKey(object.bucket, object.key);
+    // A write or delete in flight decides whether the key holds an object: wait for it (unless a conditional write
+    // claimed the key meanwhile: that one answers 412 at once below).
+    while (this.inFlight.has(name) && !this.conditionalWrites.has(name)) await this.settled(object.bucket, object.key);
     if (
       this.conditionalWrites.has(name) ||
       this.recall(object.bucket, object.key) ||
@@ -211,13 +244,14 @@ export class FastFilesystemStore extends FilesystemStoreBase {
     // A completed multipart upload arrives with the CreateMultipartUpload headers (content-length 0,
     // whatever its size): only a body whose length was announced takes the one-step path.
     if (!object.content || !(announced > 0 && announced <= CACHED_OBJECT_BYTES)) {
-      this.forget(object.bucket, object.key);
-      try {
-        return await super.putObject(object);
-      } finally {
-        // A small put that finished while this one streamed must not stay cached over it.
+      return this.inOrder(object.bucket, object.key, async () => {
         this.forget(object.bucket, object.key);
-      }
+        try {
+          return await super.putObject(object);
+        } finally {
+          this.forget(object.bucket, object.key);
+        }
+      });
     }
     const content = await readAll(object.content);
     const md5 = createHash('md5').update(content).digest('hex');
@@ -226,28 +260,36 @@ export class FastFilesystemStore extends FilesystemStoreBase {
       if (STORED_METADATA.has(name) || name.startsWith('x-amz-meta-')) stored[name] = value;
     }
     const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
-    mkdirSync(dirname(objectPath), { recursive: true });
-    writeFileSync(objectPath, content);
-    writeFileSync(`${objectPath}.md5`, md5);
-    writeFileSync(this.getResourcePath(object.bucket, object.key, 'metadata.json'), JSON.stringify(stored, null, 2));
-    this.remember(object.bucket, object.key, {
-      content,
-      metadata: {
-        ...stored,
-        etag: JSON.stringify(md5),
-        'last-modified': new Date().toUTCString(),
-        'content-length': content.length,
-      },
+    // Written in the thread pool, the three files side by side: done synchronously they held the runtime's thread
+    // (its HTTP, the handlers, both emulators) 2-7 ms a PutObject on this disk (measured: see docs/performance.md).
+    await this.inOrder(object.bucket, object.key, async () => {
+      await mkdir(dirname(objectPath), { recursive: true });
+      await Promise.all([
+        writeFile(objectPath, content),
+        writeFile(`${objectPath}.md5`, md5),
+        writeFile(this.getResourcePath(object.bucket, object.key, 'metadata.json'), JSON.stringify(stored, null, 2)),
+      ]);
+      this.remember(object.bucket, object.key, {
+        content,
+        metadata: {
+          ...stored,
+          etag: JSON.stringify(md5),
+          'last-modified': new Date().toUTCString(),
+          'content-length': content.length,
+        },
+      });
     });
     return { size: content.length, md5 };
   }
 
   override async getMetadata(bucket: string, key: string): Promise<Record<string, string | number>> {
+    if (this.inFlight.size > 0) await this.settled(bucket, key);
     const cached = this.recall(bucket, key);
     return cached ? { ...cached.metadata } : super.getMetadata(bucket, key);
   }
 
   override async existsObject(bucket: string, key: string): Promise<boolean> {
+    if (this.inFlight.size > 0) await this.settled(bucket, key);
     return this.recall(bucket, key) !== undefined || super.existsObject(bucket, key);
   }
 
@@ -256,6 +298,7 @@ export class FastFilesystemStore extends FilesystemStoreBase {
     key: string,
     options?: { start?: number; end?: number },
   ): Promise<S3rverObject | null> {
+    if (this.inFlight.size > 0) await this.settled(bucket, key);
     const cached = this.recall(bucket, key);
     if (!cached) return super.getObject(bucket, key, options);
     // The same range rules as s3rver's store: an unsatisfiable range is an object without content.
@@ -272,6 +315,9 @@ export class FastFilesystemStore extends FilesystemStoreBase {
 
   override async copyObject(...args: unknown[]): Promise<unknown> {
     const [, , destBucket, destKey] = args as [string, string, string, string];
+    // Not queued behind the key's writes (a copy onto itself reads its source through getObject, which waits for
+    // them): it starts once they are done.
+    await this.settled(destBucket, destKey);
     this.forget(destBucket, destKey);
     try {
       return await super.copyObject(...args);
@@ -358,9 +404,13 @@ export class FastFilesystemStore extends FilesystemStoreBase {
   }
 
   override async deleteObject(bucket: string, key: string): Promise<void> {
-    this.forget(bucket, key);
-    for (const resource of ['object', 'object.md5', 'metadata.json']) {
-      rmSync(this.getResourcePath(bucket, key, resource), { force: true });
-    }
+    await this.inOrder(bucket, key, async () => {
+      this.forget(bucket, key);
+      await Promise.all(
+        ['object', 'object.md5', 'metadata.json'].map((resource) =>
+          rm(this.getResourcePath(bucket, key, resource), { force: true }),
+        ),
+      );
+    });
   }
 }
