@@ -6,6 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, Writable } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 import { HttpResponse, type HttpRequest } from '@smithy/core/transport';
+import { TABLE } from '../lambdas/config.js';
+import { anyWaits, recordWritten } from '../lambdas/store/wait.js';
 import { s3Operation } from './storage-calls.js';
 import { trace, tracing } from './trace.js';
 
@@ -195,6 +197,31 @@ function transferable(body: Uint8Array | undefined): ArrayBuffer[] {
     : [];
 }
 
+/** DynamoDB operations that change a record: their `Key` (or `Item`) names the file. */
+const RECORD_WRITES = new Set([
+  'DynamoDB_20120810.UpdateItem',
+  'DynamoDB_20120810.PutItem',
+  'DynamoDB_20120810.DeleteItem',
+]);
+
+/**
+ * After a worker's write to a file record (the processor marking it READY or FAILED), wakes the reads waiting for that
+ * file (lambdas/store/wait.ts) instead of leaving them to their back-off: a gap only polling has. Parsed only while
+ * some read waits.
+ */
+function wakeWaits(request: WireRequest, statusCode: number): void {
+  if (statusCode !== 200 || !anyWaits() || !request.body) return;
+  if (!RECORD_WRITES.has(request.headers['x-amz-target'] ?? '')) return;
+  try {
+    type Wire = Record<string, { S?: string } | undefined>;
+    const { Key, Item } = JSON.parse(Buffer.from(request.body).toString('utf8')) as { Key?: Wire; Item?: Wire };
+    const id = (Key ?? Item)?.[TABLE.partitionKey]?.S;
+    if (id) recordWritten(id);
+  } catch {
+    // Not JSON: the emulator answered it anyway; nothing to wake.
+  }
+}
+
 /** In the emulators' thread: answers the requests a worker posts on `port`. */
 export function serveRelay(port: MessagePort, listeners: Record<EmulatorName, RequestListener>): void {
   port.on('message', ({ id, emulator, request }: RelayMessage) => {
@@ -202,6 +229,7 @@ export function serveRelay(port: MessagePort, listeners: Record<EmulatorName, Re
     serveLocally(listeners[emulator], request).then(
       (response) => {
         trace(`relay< ${emulator}`);
+        if (emulator === 'dynamodb') wakeWaits(request, response.statusCode);
         port.postMessage({ id, response }, transferable(response.body));
       },
       (error: Error) => port.postMessage({ id, error: error.message }),
