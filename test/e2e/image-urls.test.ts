@@ -4,19 +4,10 @@
 import { decode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DOWNLOAD_URL_SECONDS, THUMBNAIL_MAX_PIXELS } from '../../lambdas/config.js';
+import type { ImageUrls } from '../../lambdas/handlers/imageUrls.js';
 import { buildDicom, patientElements, sampleCt } from '../fixtures/dicom-builder.js';
 import { startTestRuntime, uploadForm, type TestRuntime } from '../support/runtime.js';
 
-interface ImageUrls {
-  id: string;
-  ready: boolean;
-  png_url: string | null;
-  thumbnail_url: string | null;
-  width?: number;
-  height?: number;
-  code?: string;
-  error?: string;
-}
 interface Answer {
   expires_at: string;
   expires_in: number;
