@@ -2,7 +2,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DEFAULT_PROCESSING_WAIT_MS, ENV, S3_FORCE_PATH_STYLE_ENV } from './config.js';
+import {
+  DEFAULT_PROCESSING_WAIT_MS,
+  ENV,
+  parseListingIndexes,
+  S3_FORCE_PATH_STYLE_ENV,
+  type ListingIndexes,
+} from './config.js';
 import { DynamoRecordStore } from './store/dynamo-record-store.js';
 import type { ObjectStore } from './store/objects.js';
 import type { RecordStore } from './store/records.js';
@@ -14,6 +20,14 @@ function requireEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`environment variable ${name} is not set`);
   return value;
+}
+
+/** How the deployment projects the file listing indexes (ENV.listingIndexes; unset: `all`). */
+export function listingIndexesFromEnv(): ListingIndexes {
+  const text = process.env[ENV.listingIndexes];
+  const listing = parseListingIndexes(text);
+  if (!listing) throw new Error(`${ENV.listingIndexes}=${text}: use all (default) or keysOnly`);
+  return listing;
 }
 
 export interface Stores {
@@ -45,7 +59,7 @@ export function createStores(transport: { s3?: RequestHandler; dynamodb?: Reques
   const dynamo = new DynamoDBClient(transport.dynamodb ? { requestHandler: transport.dynamodb } : {});
   return {
     objects: new S3ObjectStore(s3, requireEnv(ENV.bucketName)),
-    records: new DynamoRecordStore(dynamo, requireEnv(ENV.tableName)),
+    records: new DynamoRecordStore(dynamo, requireEnv(ENV.tableName), listingIndexesFromEnv()),
   };
 }
 

@@ -10,6 +10,11 @@ export const ENV = {
   cursorSecret: 'CURSOR_SECRET',
   /** Browser origins allowed to call the API (comma-separated); unset or empty: CORS off. */
   corsOrigins: 'CORS_ORIGINS',
+  /**
+   * How the ten file listing indexes project the item (LISTING_INDEXES): `all` (default) or `keysOnly`
+   * (`-c listingIndexes=keysOnly`; `npm start` reads the same variable). Readers fetch what a keys-only copy lacks.
+   */
+  listingIndexes: 'LISTING_INDEXES',
 } as const;
 
 /** S3 key layout: every key is derived from the service-made UUID, never from client input. */
@@ -163,9 +168,58 @@ export interface IndexDefinition {
   readonly nonKeyAttributes?: readonly string[];
 }
 
-/** Every index of the table, in a stable order (CDK and the local runtime create exactly these). */
-export function tableIndexes(): IndexDefinition[] {
-  return Object.values(TABLE.indexes);
+/**
+ * How the file listing indexes project the item: `all` copies the whole item into each (a listing page is one Query
+ * a stream), `keysOnly` only the keys (a page is the Query plus a BatchGetItem of the items; ~60% fewer index write
+ * units and ~80% less index storage: docs/cost.md). The duplicate look-ups are KEYS_ONLY and the study and series
+ * indexes ALL either way.
+ */
+export type ListingIndexes = 'all' | 'keysOnly';
+
+export const LISTING_INDEXES: readonly ListingIndexes[] = ['all', 'keysOnly'];
+
+/** The ten indexes the listing projection applies to (every file index but the duplicate look-ups). */
+export const FILE_LISTING_INDEXES: readonly (keyof typeof TABLE.indexes)[] = [
+  'filesByCreated',
+  'filesByDate',
+  'filesByModality',
+  'filesByModalityDate',
+  'filesByStatus',
+  'filesByStatusDate',
+  'filesByPatient',
+  'filesByPatientDate',
+  'filesByStudy',
+  'filesBySeries',
+];
+
+/** A listing projection named by a flag or variable (case ignored; unset: `all`), or undefined when unknown. */
+export function parseListingIndexes(text: string | undefined): ListingIndexes | undefined {
+  const value = (text ?? '').trim().toLowerCase();
+  if (value === '' || value === 'all') return 'all';
+  if (value === 'keysonly') return 'keysOnly';
+  return undefined;
+}
+
+/** The indexes of TABLE by their names there, with the file listing indexes projected as `listing` chooses. */
+export function indexDefinitions(listing: ListingIndexes = 'all'): Record<keyof typeof TABLE.indexes, IndexDefinition> {
+  const keys = Object.keys(TABLE.indexes) as (keyof typeof TABLE.indexes)[];
+  const indexes = tableIndexes(listing);
+  return Object.fromEntries(keys.map((key, i) => [key, indexes[i]!])) as Record<
+    keyof typeof TABLE.indexes,
+    IndexDefinition
+  >;
+}
+
+/**
+ * Every index of the table, in a stable order (CDK and the local runtime create exactly these), with the file
+ * listing indexes projected as `listing` chooses.
+ */
+export function tableIndexes(listing: ListingIndexes = 'all'): IndexDefinition[] {
+  return Object.entries(TABLE.indexes).map(([key, index]) =>
+    listing === 'keysOnly' && FILE_LISTING_INDEXES.includes(key as keyof typeof TABLE.indexes)
+      ? { ...index, projection: 'KEYS_ONLY' }
+      : index,
+  );
 }
 
 /** Every attribute that is a key of the table or of an index (all strings). */

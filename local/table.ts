@@ -13,8 +13,9 @@ import {
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { TABLE, tableIndexes, tableKeyAttributes } from '../lambdas/config.js';
+import { TABLE, tableIndexes, tableKeyAttributes, type ListingIndexes } from '../lambdas/config.js';
 import { indexedInfoFields } from '../lambdas/dicom/identifiers.js';
+import { listingIndexesFromEnv } from '../lambdas/commons.js';
 import { DynamoRecordStore } from '../lambdas/store/dynamo-record-store.js';
 import { fromFileItem } from '../lambdas/store/index-keys.js';
 
@@ -22,13 +23,14 @@ type Item = Record<string, AttributeValue>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function createTableInput(tableName: string): CreateTableCommandInput {
+/** `listing`: how the file listing indexes project the item (LISTING_INDEXES for `npm start`; default `all`). */
+export function createTableInput(tableName: string, listing: ListingIndexes = 'all'): CreateTableCommandInput {
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: tableKeyAttributes().map((name) => ({ AttributeName: name, AttributeType: 'S' })),
     KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
-    GlobalSecondaryIndexes: tableIndexes().map((index) => ({
+    GlobalSecondaryIndexes: tableIndexes(listing).map((index) => ({
       IndexName: index.name,
       KeySchema: [
         { AttributeName: index.partitionKey, KeyType: 'HASH' },
@@ -60,8 +62,8 @@ function indexSignature(index: {
 }
 
 /** The signatures of the indexes TABLE defines, sorted. */
-export function wantedIndexSignatures(): string[] {
-  return (createTableInput('').GlobalSecondaryIndexes ?? []).map(indexSignature).sort();
+export function wantedIndexSignatures(listing: ListingIndexes = 'all'): string[] {
+  return (createTableInput('', listing).GlobalSecondaryIndexes ?? []).map(indexSignature).sort();
 }
 
 async function describe(client: DynamoDBClient, tableName: string): Promise<string[] | undefined> {
@@ -89,8 +91,8 @@ async function describeTable(
  * that every item operation reports as missing until a timer flips it, so the first upload after a
  * fast start could fail with ResourceNotFoundException.
  */
-async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  await client.send(new CreateTableCommand(createTableInput(tableName)));
+async function createTable(client: DynamoDBClient, tableName: string, listing: ListingIndexes): Promise<void> {
+  await client.send(new CreateTableCommand(createTableInput(tableName, listing)));
   if (!(await untilActive(client, tableName, 10_000))) throw new Error(`table ${tableName} did not become ACTIVE`);
 }
 
@@ -117,7 +119,7 @@ async function scanAll(client: DynamoDBClient, tableName: string): Promise<Item[
   return items;
 }
 
-async function recreate(client: DynamoDBClient, tableName: string): Promise<void> {
+async function recreate(client: DynamoDBClient, tableName: string, listing: ListingIndexes): Promise<void> {
   if (await describe(client, tableName)) {
     await client.send(new DeleteTableCommand({ TableName: tableName }));
     const deadline = Date.now() + 10_000;
@@ -126,7 +128,7 @@ async function recreate(client: DynamoDBClient, tableName: string): Promise<void
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
-  await createTable(client, tableName);
+  await createTable(client, tableName, listing);
 }
 
 /**
@@ -134,8 +136,13 @@ async function recreate(client: DynamoDBClient, tableName: string): Promise<void
  * derives their index keys (and, for records older than the indexes, the indexed fields from
  * dicom_info) and rebuilds study counts and duplicate links; study items are rebuilt, not copied.
  */
-async function restore(client: DynamoDBClient, tableName: string, items: Item[]): Promise<void> {
-  const store = new DynamoRecordStore(client, tableName);
+async function restore(
+  client: DynamoDBClient,
+  tableName: string,
+  items: Item[],
+  listing: ListingIndexes,
+): Promise<void> {
+  const store = new DynamoRecordStore(client, tableName, listing);
   for (const item of items) {
     const id = item[TABLE.partitionKey]?.S ?? '';
     if (id.startsWith('STUDY#')) continue;
@@ -162,9 +169,14 @@ async function restore(client: DynamoDBClient, tableName: string, items: Item[])
  * Creates the table when it is missing. A table whose indexes differ from TABLE in name, keys or projection (made by
  * an older runtime: dynalite cannot add or change an index of a table) is upgraded: its items are saved to
  * `<dataDir>/<table>.upgrade.json`, the table is recreated and the items written back; a start cut
- * short in between finds the file and finishes the job.
+ * short in between finds the file and finishes the job. Switching `listing` (LISTING_INDEXES) is such an upgrade.
  */
-export async function ensureTable(endpoint: string, tableName: string, dataDir: string): Promise<void> {
+export async function ensureTable(
+  endpoint: string,
+  tableName: string,
+  dataDir: string,
+  listing: ListingIndexes = listingIndexesFromEnv(),
+): Promise<void> {
   const client = new DynamoDBClient({
     endpoint,
     region: process.env.AWS_REGION ?? 'us-east-1',
@@ -172,12 +184,12 @@ export async function ensureTable(endpoint: string, tableName: string, dataDir: 
   });
   const saved = join(dataDir, `${tableName}.upgrade.json`);
   try {
-    const wanted = wantedIndexSignatures();
+    const wanted = wantedIndexSignatures(listing);
     const existing = await describe(client, tableName);
     if (existsSync(saved)) {
-      if (existing?.join() !== wanted.join()) await recreate(client, tableName);
+      if (existing?.join() !== wanted.join()) await recreate(client, tableName, listing);
     } else if (!existing) {
-      await createTable(client, tableName);
+      await createTable(client, tableName, listing);
       return;
     } else if (existing.join() === wanted.join()) {
       // A start stopped inside dynalite's creation timer leaves the table CREATING for good, and
@@ -193,9 +205,9 @@ export async function ensureTable(endpoint: string, tableName: string, dataDir: 
       const items = await scanAll(client, tableName);
       writeFileSync(`${saved}.tmp`, JSON.stringify(items));
       renameSync(`${saved}.tmp`, saved);
-      await recreate(client, tableName);
+      await recreate(client, tableName, listing);
     }
-    await restore(client, tableName, JSON.parse(readFileSync(saved, 'utf8')) as Item[]);
+    await restore(client, tableName, JSON.parse(readFileSync(saved, 'utf8')) as Item[], listing);
     rmSync(saved);
   } finally {
     client.destroy();

@@ -1,18 +1,26 @@
 // Pages through the listing indexes: picks the index that serves a filter set, merges its shards newest first.
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { TABLE, type IndexDefinition } from '../config.js';
+import { indexDefinitions, TABLE, type IndexDefinition, type ListingIndexes } from '../config.js';
+import { withWholeItems } from './dynamo-whole-items.js';
 import { InvalidPagePosition } from './errors.js';
 import { allFilesPartition, modalityPartition, statusPartition } from './index-keys.js';
 import { MAX_EXAMINED_PER_PAGE, MAX_PAGE_LIMIT, type FileFilters, type Page, type PageRequest } from './queries.js';
 
 type Item = Record<string, AttributeValue>;
 
-/** A FilterExpression with its own placeholders (names `#…`, values `:…`). */
+/**
+ * A FilterExpression with its own placeholders (names `#…`, values `:…`), and the same condition as a test of a
+ * whole item: a KEYS_ONLY index holds none of the attributes filtered on, so its items are filtered once fetched.
+ */
 export interface Filter {
   expression: string;
   names: Record<string, string>;
   values: Record<string, AttributeValue>;
+  test: (item: Item) => boolean;
 }
+
+/** A string attribute of an item (undefined when absent: every comparison with it is false, as in DynamoDB). */
+const textOf = (item: Item, attribute: string): string | undefined => item[attribute]?.S;
 
 /** One index partition, optionally narrowed to a sort key range and filtered. */
 export interface Stream {
@@ -44,6 +52,7 @@ const shards = (): number[] => Array.from({ length: TABLE.shards }, (_, i) => i)
 /** Builds one AND-ed FilterExpression with unique placeholders. */
 class FilterBuilder {
   private readonly parts: string[] = [];
+  private readonly tests: ((item: Item) => boolean)[] = [];
   readonly names: Record<string, string> = {};
   readonly values: Record<string, AttributeValue> = {};
   private count = 0;
@@ -60,18 +69,26 @@ class FilterBuilder {
     return placeholder;
   }
 
-  add(expression: string): this {
+  /** One condition: the expression DynamoDB evaluates and the same test of a whole item. */
+  add(expression: string, test: (item: Item) => boolean): this {
     this.parts.push(expression);
+    this.tests.push(test);
     return this;
   }
 
   equals(attribute: string, text: string): this {
-    return this.add(`${this.name(attribute)} = ${this.value(text)}`);
+    return this.add(`${this.name(attribute)} = ${this.value(text)}`, (item) => textOf(item, attribute) === text);
   }
 
   build(): Filter | undefined {
     if (this.parts.length === 0) return undefined;
-    return { expression: this.parts.map((p) => `(${p})`).join(' AND '), names: this.names, values: this.values };
+    const tests = [...this.tests];
+    return {
+      expression: this.parts.map((p) => `(${p})`).join(' AND '),
+      names: this.names,
+      values: this.values,
+      test: (item) => tests.every((test) => test(item)),
+    };
   }
 }
 
@@ -83,26 +100,37 @@ type StatusFilter = FileFilters['status'];
  */
 function addStatus(filter: FilterBuilder, status: StatusFilter, now: string, only?: 'past' | 'current'): void {
   const deadline = (): string => filter.name('processing_deadline');
+  const past = (item: Item): boolean => {
+    const at = textOf(item, 'processing_deadline');
+    return at !== undefined && at <= now;
+  };
+  const current = (item: Item): boolean => {
+    const at = textOf(item, 'processing_deadline');
+    return at === undefined || at > now;
+  };
+  const is = (item: Item, value: string): boolean => textOf(item, 'status') === value;
   if (only === 'past') {
-    filter.add(`${deadline()} <= ${filter.value(now)}`);
+    filter.add(`${deadline()} <= ${filter.value(now)}`, past);
     return;
   }
   if (only === 'current') {
     const name = deadline();
-    filter.add(`attribute_not_exists(${name}) OR ${name} > ${filter.value(now)}`);
+    filter.add(`attribute_not_exists(${name}) OR ${name} > ${filter.value(now)}`, current);
     return;
   }
   if (!status) return;
   const statusName = filter.name('status');
-  if (status === 'READY') filter.add(`${statusName} = ${filter.value('READY')}`);
+  if (status === 'READY') filter.add(`${statusName} = ${filter.value('READY')}`, (item) => is(item, 'READY'));
   else if (status === 'PROCESSING') {
     const name = deadline();
     filter.add(
       `${statusName} = ${filter.value('PROCESSING')} AND (attribute_not_exists(${name}) OR ${name} > ${filter.value(now)})`,
+      (item) => is(item, 'PROCESSING') && current(item),
     );
   } else {
     filter.add(
       `${statusName} = ${filter.value('FAILED')} OR (${statusName} = ${filter.value('PROCESSING')} AND ${deadline()} <= ${filter.value(now)})`,
+      (item) => is(item, 'FAILED') || (is(item, 'PROCESSING') && past(item)),
     );
   }
 }
@@ -110,9 +138,15 @@ function addStatus(filter: FilterBuilder, status: StatusFilter, now: string, onl
 function addStudyDate(filter: FilterBuilder, range: FileFilters['study_date']): void {
   if (!range) return;
   const name = filter.name('study_date');
-  if (range.from && range.to) filter.add(`${name} BETWEEN ${filter.value(range.from)} AND ${filter.value(range.to)}`);
-  else if (range.from) filter.add(`${name} >= ${filter.value(range.from)}`);
-  else if (range.to) filter.add(`${name} <= ${filter.value(range.to)}`);
+  const { from, to } = range;
+  const date = (item: Item): string | undefined => textOf(item, 'study_date');
+  if (from && to) {
+    filter.add(`${name} BETWEEN ${filter.value(from)} AND ${filter.value(to)}`, (item) => {
+      const d = date(item);
+      return d !== undefined && d >= from && d <= to;
+    });
+  } else if (from) filter.add(`${name} >= ${filter.value(from)}`, (item) => (date(item) ?? '') >= from);
+  else if (to) filter.add(`${name} <= ${filter.value(to)}`, (item) => date(item) !== undefined && date(item)! <= to);
 }
 
 /** Sort key bounds of a date-ordered index (`date_key` = study_date#created_at#id) for a study date range. */
@@ -131,9 +165,10 @@ function dateBounds(range: FileFilters['study_date']): Pick<Stream, 'lo' | 'hi'>
  *   failed); READY as a rest excludes only those few;
  * - otherwise modality, then study_date, then all files; with study_date the order is newest study
  *   date first, served by the date-ordered twin of the index, the range a key condition.
+ * `listing` is how the deployment projects these indexes: readPage filters a KEYS_ONLY index's items once fetched.
  */
-export function planFileQuery(filters: FileFilters, now: string): QueryPlan {
-  const I = TABLE.indexes;
+export function planFileQuery(filters: FileFilters, now: string, listing: ListingIndexes = 'all'): QueryPlan {
+  const I = indexDefinitions(listing);
   const rest = new FilterBuilder();
   const byDate = Boolean(filters.study_date);
   const single = (index: IndexDefinition, partition: string, bounds: Pick<Stream, 'lo' | 'hi'> = {}): QueryPlan => {
@@ -295,7 +330,10 @@ export async function readPage(
   let readUnits = 0;
 
   async function fetch(state: StreamState, count: number): Promise<void> {
-    const { index, partition, filter } = state.stream;
+    const { index, partition } = state.stream;
+    // A KEYS_ONLY index holds none of the attributes filtered on: its items are filtered once fetched whole.
+    const filterLater = index.projection === 'KEYS_ONLY' ? state.stream.filter : undefined;
+    const filter = filterLater ? undefined : state.stream.filter;
     let hi = state.stream.hi;
     if (position && (hi === undefined || position.key < hi)) hi = position.key;
     const lo = state.stream.lo;
@@ -331,11 +369,15 @@ export async function readPage(
         ReturnConsumedCapacity: 'TOTAL',
       }),
     );
+    readUnits += response.ConsumedCapacity?.CapacityUnits ?? 0;
+    // Index keys only (a KEYS_ONLY index): the whole items, in the index's order, those deleted meanwhile dropped.
+    const whole = await withWholeItems(client, tableName, index, response.Items ?? []);
+    readUnits += whole.readUnits;
+    const items = filterLater ? whole.items.filter(filterLater.test) : whole.items;
     examined += response.ScannedCount ?? 0;
     state.examined += response.ScannedCount ?? 0;
-    state.kept += response.Items?.length ?? 0;
-    readUnits += response.ConsumedCapacity?.CapacityUnits ?? 0;
-    for (const item of response.Items ?? []) {
+    state.kept += items.length;
+    for (const item of items) {
       // The key condition is inclusive; an exclusive position drops its own item.
       if (position && !position.inclusive && sortKeyOf(item, index) === position.key) continue;
       state.buffer.push(item);

@@ -10,7 +10,7 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { TABLE } from '../config.js';
+import { TABLE, type ListingIndexes } from '../config.js';
 import {
   adjustInstanceCopies,
   adjustSeries,
@@ -92,9 +92,11 @@ function toRecord(item: Record<string, AttributeValue>): FileRecord {
 }
 
 export class DynamoRecordStore implements RecordStore {
+  /** `listing`: how the deployment projects the file listing indexes (ENV.listingIndexes; default `all`). */
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
+    private readonly listing: ListingIndexes = 'all',
   ) {}
 
   async create(given: FileRecord, alongside?: () => Promise<unknown>): Promise<void> {
@@ -199,7 +201,7 @@ export class DynamoRecordStore implements RecordStore {
   }
 
   async listFiles(filters: FileFilters, page: PageRequest): Promise<Page<FileRecord>> {
-    const plan = planFileQuery(filters, new Date().toISOString());
+    const plan = planFileQuery(filters, new Date().toISOString(), this.listing);
     const result = await readPage(this.client, this.tableName, plan, page);
     return { ...result, items: result.items.map(toRecord) };
   }

@@ -1,17 +1,26 @@
 // Every index serves its readers from what it projects: each listing, search and look-up answers, read through its
 // index, exactly what the same reader makes of the whole stored item (GET /dicom/{id}, GetItem), and the projections
-// stay within DynamoDB's limits (a template breaking them synthesizes fine and fails only at deploy).
+// stay within DynamoDB's limits (a template breaking them synthesizes fine and fails only at deploy). Both projections
+// of the file listing indexes (`-c listingIndexes=`, LISTING_INDEXES) are checked: keysOnly readers fetch the items.
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { getStores } from '../../lambdas/commons.js';
-import { TABLE, tableIndexes, type IndexDefinition } from '../../lambdas/config.js';
+import {
+  ENV,
+  FILE_LISTING_INDEXES,
+  LISTING_INDEXES,
+  TABLE,
+  tableIndexes,
+  type IndexDefinition,
+  type ListingIndexes,
+} from '../../lambdas/config.js';
 import { instanceDataset } from '../../lambdas/dicomweb/search.js';
 import { planFileQuery } from '../../lambdas/store/dynamo-queries.js';
 import { DynamoRecordStore } from '../../lambdas/store/dynamo-record-store.js';
 import { toFileRecordJson } from '../../lambdas/store/record-json.js';
 import type { FileFilters, FileRecord } from '../../lambdas/store/records.js';
+import { emulatorDynamoClient } from '../../local/emulators.js';
 import { useEmulatedStorage } from '../support/emulated-storage.js';
-
-useEmulatedStorage('projections');
 
 const STUDY = '1.2.826.0.1.3680043.10.77.1';
 const SERIES = `${STUDY}.1`;
@@ -89,15 +98,29 @@ async function stored(): Promise<FileRecord[]> {
   return written;
 }
 
-describe('index projections', () => {
+describe.each(LISTING_INDEXES)('index projections, listing indexes %s', (listing: ListingIndexes) => {
+  const storage = useEmulatedStorage(`projections-${listing}`, { [ENV.listingIndexes]: listing });
+
   it('stay within DynamoDB limits: at most 20 attributes an INCLUDE index, 100 over all of them', () => {
-    const included = tableIndexes().map((index) =>
+    const included = tableIndexes(listing).map((index) =>
       index.projection === 'INCLUDE' ? (index.nonKeyAttributes ?? []) : [],
     );
     for (const attributes of included) expect(attributes.length).toBeLessThanOrEqual(20);
     expect(included.flat().length).toBeLessThanOrEqual(100);
-    for (const index of tableIndexes()) {
+    for (const index of tableIndexes(listing)) {
       if (index.projection !== 'INCLUDE') expect(index.nonKeyAttributes).toBeUndefined();
+    }
+  });
+
+  it('the table is made with the listing projection asked for', async () => {
+    const client = emulatorDynamoClient(storage.emulators);
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: `projections-${listing}-table` }));
+    client.destroy();
+    const projections = Object.fromEntries(
+      (Table?.GlobalSecondaryIndexes ?? []).map((i) => [i.IndexName, i.Projection?.ProjectionType]),
+    );
+    for (const key of FILE_LISTING_INDEXES) {
+      expect(projections[TABLE.indexes[key].name], key).toBe(listing === 'keysOnly' ? 'KEYS_ONLY' : 'ALL');
     }
   });
 

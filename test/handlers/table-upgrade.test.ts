@@ -137,9 +137,10 @@ it('recreates a table whose index has another projection (same names), and every
     const oldStore = new DynamoRecordStore(before, 'projection-table');
     for (const record of records) await oldStore.create(record);
     const seriesUid = records[0]!.series_instance_uid!;
-    // Keys only: a listing by series cannot show the record (the old projection the upgrade must replace).
+    // Keys only: the listing reads the items by key, so it shows them whole even before the upgrade.
     const keysOnly = await oldStore.listFiles({ series_uid: seriesUid }, { limit: 10 });
-    expect(keysOnly.items[0]?.filename).toBeUndefined();
+    const inSeries = records.filter((r) => r.series_instance_uid === seriesUid).map((r) => r.filename);
+    expect(keysOnly.items.map((r) => r.filename).sort()).toEqual(inSeries.sort());
     before.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
 

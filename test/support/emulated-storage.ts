@@ -20,6 +20,8 @@ export function useEmulatedStorage(name: string, extraEnv: Record<string, string
   const state = {} as { emulators: Emulators; dataDir: string };
   beforeAll(async () => {
     state.dataDir = mkdtempSync(join(tmpdir(), `dicom-api-${name}-`));
+    // Set first too: the table is made as the environment says (LISTING_INDEXES).
+    Object.assign(process.env, extraEnv);
     state.emulators = await startEmulators(state.dataDir, `${name}-bucket`, `${name}-table`);
     Object.assign(process.env, storageEnvironment(state.emulators, `${name}-bucket`, `${name}-table`), {
       [ENV.processingWaitMs]: '100',

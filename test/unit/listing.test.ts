@@ -199,7 +199,10 @@ class FakeIndex {
     const kept = evaluated.filter((i) => !input.FilterExpression || i.match);
     const last = evaluated[evaluated.length - 1];
     return Promise.resolve({
-      Items: kept.map((i) => ({ sk: { S: i.sk }, id: { S: i.sk } }) as Record<string, AttributeValue>),
+      // An ALL index: the whole item (keys and the rest).
+      Items: kept.map(
+        (i) => ({ sk: { S: i.sk }, id: { S: i.sk }, status: { S: 'READY' } }) as Record<string, AttributeValue>,
+      ),
       ScannedCount: evaluated.length,
       ...(evaluated.length === input.Limit && last
         ? { LastEvaluatedKey: { sk: { S: last.sk }, id: { S: last.sk } } }
@@ -227,7 +230,7 @@ describe('the sharded merge', () => {
       });
       partitions.set(`S#${shard}`, items);
     });
-    const filter = matchEvery > 1 ? { expression: 'match', names: {}, values: {} } : undefined;
+    const filter = matchEvery > 1 ? { expression: 'match', names: {}, values: {}, test: () => true } : undefined;
     const plan: QueryPlan = {
       index: 'fake',
       streams: sizes.map((_, shard) => ({ index, partition: `S#${shard}`, ...(filter ? { filter } : {}) })),
