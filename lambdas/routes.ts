@@ -29,6 +29,11 @@ export interface StorageAccess {
   readonly tableWrite?: boolean;
   /** DynamoDB: read many items by key in one request (BatchGetItem), on the table only (no index). */
   readonly tableBatchRead?: boolean;
+  /**
+   * Lists files through the file listing indexes (with tableRead). Under `-c listingIndexes=keysOnly` those hold the
+   * keys only and the items are read by key: BatchGetItem on the table; with the default ALL indexes nothing more.
+   */
+  readonly listingRead?: boolean;
 }
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 reads it). */
@@ -313,6 +318,8 @@ const STORE_FILE_ACCESS: StorageAccess = {
   s3Delete: ['uploads/', 'derived/'],
   s3List: ['derived/'],
   tableRead: true,
+  // The recount lists the study's files.
+  listingRead: true,
   tableWrite: true,
 };
 
@@ -324,6 +331,8 @@ const DELETE_FILE_ACCESS: StorageAccess = {
   s3Delete: ['uploads/', 'derived/'],
   s3List: ['derived/'],
   tableRead: true,
+  // The recount lists the study's files; a DICOMweb DELETE of a study or series lists its files.
+  listingRead: true,
   tableWrite: true,
 };
 
@@ -417,7 +426,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     name: 'list',
     method: 'GET',
     path: '/dicom',
-    access: { tableRead: true },
+    access: { tableRead: true, listingRead: true },
     cursors: true,
     audit: 'list',
     summary: 'A page of file records, newest first, filtered by patient, modality, study date, UIDs or status',
@@ -429,7 +438,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     name: 'search',
     method: 'POST',
     path: '/dicom/search',
-    access: { tableRead: true },
+    access: { tableRead: true, listingRead: true },
     cursors: true,
     audit: 'list',
     summary: "GET /dicom's filters and paging in a JSON body, so patient identifiers stay out of URLs and logs",
@@ -484,7 +493,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     name: 'studyFiles',
     method: 'GET',
     path: '/studies/{study_uid}/files',
-    access: { tableRead: true },
+    access: { tableRead: true, listingRead: true },
     cursors: true,
     audit: 'list',
     summary: "A page of a study's file records, with GET /dicom's other filters",
@@ -684,7 +693,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     handler: 'dicomwebSearch',
     method: 'GET',
     path,
-    access: { tableRead: true },
+    access: { tableRead: true, listingRead: true },
     audit: 'list',
     summary: `QIDO-RS: search ${what}`,
     query: QIDO_QUERY,
@@ -700,7 +709,12 @@ export const ROUTES: readonly RouteDefinition[] = [
     ['/metadata', '/series/{series}/metadata', `${INSTANCE}/metadata`],
     {
       // answers/: assembled series and study answers, kept and reused until one of their instances changes.
-      access: { s3Read: ['uploads/', 'derived/', 'answers/'], s3Write: ['answers/'], tableRead: true },
+      access: {
+        s3Read: ['uploads/', 'derived/', 'answers/'],
+        s3Write: ['answers/'],
+        tableRead: true,
+        listingRead: true,
+      },
       memoryMb: 1024,
       audit: 'read',
     },
@@ -719,7 +733,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   ...dicomwebRoutes(
     'dicomwebRetrieve',
     ['', '/series/{series}', INSTANCE, `${INSTANCE}/bulkdata/{path}`],
-    { access: { s3Read: ['uploads/'], tableRead: true }, memoryMb: 1024, audit: 'download' },
+    { access: { s3Read: ['uploads/'], tableRead: true, listingRead: true }, memoryMb: 1024, audit: 'download' },
     (suffix): RouteContract =>
       suffix.endsWith('{path}')
         ? {
@@ -782,7 +796,13 @@ export const ROUTES: readonly RouteDefinition[] = [
       `${INSTANCE}/frames/{frames}/thumbnail`,
     ],
     {
-      access: { s3Read: ['uploads/', 'derived/'], s3Write: ['derived/'], s3Delete: ['derived/'], tableRead: true },
+      access: {
+        s3Read: ['uploads/', 'derived/'],
+        s3Write: ['derived/'],
+        s3Delete: ['derived/'],
+        tableRead: true,
+        listingRead: true,
+      },
       memoryMb: 1024,
       audit: 'read',
     },
@@ -869,6 +889,8 @@ export const PROCESSOR = {
     // A reprocess removes cached renderings; a deleted file's are found by listing derived/<id>/.
     s3List: ['derived/'],
     tableRead: true,
+    // A count cut short is recounted from the study's files (lambdas/store/dynamo-recount.ts).
+    listingRead: true,
     tableWrite: true,
   } satisfies StorageAccess,
   // One full vCPU (Lambda's CPU share grows with memory up to 1,769 MB; the work is single-threaded) and room for the
@@ -890,5 +912,5 @@ export const PROCESSING_FAILED = {
   name: 'processingFailed',
   // Marking FAILED is one conditional UpdateItem (its old values come back with it); tableRead only to recount a
   // record whose counting a fault cut short.
-  access: { tableRead: true, tableWrite: true } satisfies StorageAccess,
+  access: { tableRead: true, listingRead: true, tableWrite: true } satisfies StorageAccess,
 } as const;

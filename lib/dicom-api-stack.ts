@@ -2,6 +2,7 @@
 // outputs a user needs to call it; and the context flags that choose the security options.
 import { Aws, CfnOutput, Fn, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { parseListingIndexes, type ListingIndexes } from '../lambdas/config.js';
 import { parseOrigins } from '../lambdas/http/cors.js';
 import { Api, DEFAULT_API_LIMITS, type ApiLimits, type AuthMode } from './constructs/api.js';
 import { Monitoring } from './constructs/monitoring.js';
@@ -32,6 +33,11 @@ export interface DicomApiStackProps extends StackProps {
   readonly archiveAfterDays?: number;
   /** Stage and per-key rate, burst and daily quota (default DEFAULT_API_LIMITS). */
   readonly apiLimits?: ApiLimits;
+  /**
+   * How the ten file listing indexes project the item: `all` (default, a listing page is one Query a stream) or
+   * `keysOnly` (about $79/month less at 10 M files, a BatchGetItem more a page; docs/deploy.md before switching).
+   */
+  readonly listingIndexes?: ListingIndexes;
 }
 
 /** The context flags of `cdk deploy -c name=value` (README "Security" has the table). */
@@ -48,6 +54,7 @@ export const CONTEXT_FLAGS = [
   'apiRateLimit',
   'apiBurstLimit',
   'apiQuotaPerDay',
+  'listingIndexes',
 ] as const;
 
 const AUTH_MODES: Record<string, AuthMode> = { apikey: 'apiKey', iam: 'iam', none: 'none' };
@@ -88,6 +95,9 @@ export function stackOptionsFromContext(context: (key: string) => unknown): Dico
   const archiveOriginals = ARCHIVES[archiveText.toLowerCase()];
   if (!archiveOriginals)
     throw new Error(`-c archiveOriginals=${archiveText}: use glacierIr (default), intelligentTiering or off`);
+  const listingText = text('listingIndexes');
+  const listingIndexes = parseListingIndexes(listingText);
+  if (!listingIndexes) throw new Error(`-c listingIndexes=${listingText}: use all (default) or keysOnly`);
   const alarmEmail = text('alarmEmail');
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
     throw new Error(`-c alarmEmail=${alarmEmail}: not an e-mail address`);
@@ -101,6 +111,7 @@ export function stackOptionsFromContext(context: (key: string) => unknown): Dico
     viewer: flag('viewer'),
     archiveOriginals,
     archiveAfterDays: count('archiveAfterDays', DEFAULT_ARCHIVE_AFTER_DAYS, 0, 3650),
+    listingIndexes,
     apiLimits: {
       // API Gateway's account limit is 10,000 requests/s; a quota of 0 would refuse every request.
       rateLimit: count('apiRateLimit', DEFAULT_API_LIMITS.rateLimit, 1, 10_000),
@@ -126,9 +137,14 @@ export class DicomApiStack extends Stack {
       kms: props.kms ?? false,
       ...(props.archiveOriginals ? { archiveOriginals: props.archiveOriginals } : {}),
       ...(props.archiveAfterDays !== undefined ? { archiveAfterDays: props.archiveAfterDays } : {}),
+      listingIndexes: props.listingIndexes ?? 'all',
     });
     const { bucket, table, dataKey } = this.storage;
-    const settings = { ...(dataKey ? { dataKey } : {}), tracing: props.tracing ?? false };
+    const settings = {
+      ...(dataKey ? { dataKey } : {}),
+      tracing: props.tracing ?? false,
+      listingIndexes: props.listingIndexes ?? 'all',
+    };
     // The viewer (built after the API it reads) calls the API from its CloudFront origin: allowed by CORS, resolved late.
     const viewerOrigin = props.viewer ? [Lazy.string({ produce: () => this.viewer!.origin })] : [];
     const corsOrigins = [...(props.corsOrigins ?? []), ...viewerOrigin];

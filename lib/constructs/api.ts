@@ -338,6 +338,7 @@ export class Api extends Construct {
         access: {},
         memoryMb: 256,
         tracing: props.tracing ?? false,
+        listingIndexes: props.listingIndexes ?? 'all',
       });
       this.authorizer = new apigateway.RequestAuthorizer(this, 'ApiKeyAuthorizer', {
         handler: this.authorizerFunction,
@@ -427,6 +428,7 @@ export class Api extends Construct {
       timeoutSeconds: route.timeoutSeconds,
       ...(props.dataKey ? { dataKey: props.dataKey } : {}),
       tracing: props.tracing ?? false,
+      listingIndexes: props.listingIndexes ?? 'all',
       // The audit trail is in these functions' logs: kept for years, and kept when the stack goes.
       ...(route.audit ? { logRetention: AUDIT_LOG_RETENTION, logRemovalPolicy: logRemoval } : {}),
       environment: {

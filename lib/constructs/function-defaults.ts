@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { BuildOptions } from 'esbuild';
-import { DEFAULT_PROCESSING_WAIT_MS, ENV } from '../../lambdas/config.js';
+import { DEFAULT_PROCESSING_WAIT_MS, ENV, type ListingIndexes } from '../../lambdas/config.js';
 import type { StorageAccess } from '../../lambdas/routes.js';
 
 /** The repository root: NodejsFunction bundles from here (package-lock.json, tsconfig.json). */
@@ -113,6 +113,11 @@ export interface FunctionSettings {
   readonly dataKey?: kms.IKey;
   /** X-Ray active tracing (`-c tracing=true`). */
   readonly tracing?: boolean;
+  /**
+   * How the file listing indexes project the item (`-c listingIndexes=`): with `keysOnly` every function is told so
+   * (ENV.listingIndexes) and those that list files (`listingRead`) may read the items by key (BatchGetItem).
+   */
+  readonly listingIndexes?: ListingIndexes;
 }
 
 export interface AppFunctionProps extends FunctionSettings {
@@ -146,14 +151,18 @@ export function createAppFunction(scope: Construct, id: string, props: AppFuncti
     architecture: LAMBDA_ARCHITECTURE,
     memorySize: props.memoryMb ?? DEFAULT_MEMORY_MB,
     timeout: Duration.seconds(props.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS),
-    environment: { ...functionEnvironment(props.bucket, props.table), ...props.environment },
+    environment: {
+      ...functionEnvironment(props.bucket, props.table),
+      ...(props.listingIndexes === 'keysOnly' ? { [ENV.listingIndexes]: props.listingIndexes } : {}),
+      ...props.environment,
+    },
     projectRoot: PROJECT_ROOT,
     depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
     bundling: LAMBDA_BUNDLING,
     logGroup,
     ...(props.tracing ? { tracing: lambda.Tracing.ACTIVE } : {}),
   });
-  grantStorageAccess(fn, props.access, props.bucket, props.table, props.dataKey);
+  grantStorageAccess(fn, props.access, props.bucket, props.table, props.dataKey, props.listingIndexes ?? 'all');
   return fn;
 }
 
@@ -170,6 +179,15 @@ export const ACCESS_ACTIONS = {
   tableWrite: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   tableBatchRead: ['dynamodb:BatchGetItem'],
 } as const;
+
+/**
+ * What `listingRead` (the function lists files through the file listing indexes, with tableRead's Query) adds for
+ * each projection of those indexes: a keys-only index item is completed by reading the item by key.
+ */
+export const LISTING_READ_ACTIONS: Record<ListingIndexes, readonly string[]> = {
+  all: [],
+  keysOnly: ['dynamodb:BatchGetItem'],
+};
 
 /**
  * What each kind of access needs of the customer-managed key under `-c kms=true` (S3 and DynamoDB call KMS with
@@ -203,6 +221,7 @@ export function grantStorageAccess(
   bucket: s3.IBucket,
   table: dynamodb.ITable,
   dataKey?: kms.IKey,
+  listingIndexes: ListingIndexes = 'all',
 ): void {
   const keyActions = kmsActionsFor(access);
   if (dataKey && keyActions.length > 0) {
@@ -265,5 +284,9 @@ export function grantStorageAccess(
     fn.addToRolePolicy(
       new iam.PolicyStatement({ actions: [...ACCESS_ACTIONS.tableBatchRead], resources: [table.tableArn] }),
     );
+  }
+  const listingActions = access.listingRead ? LISTING_READ_ACTIONS[listingIndexes] : [];
+  if (listingActions.length > 0 && !access.tableBatchRead) {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...listingActions], resources: [table.tableArn] }));
   }
 }

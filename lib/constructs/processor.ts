@@ -37,6 +37,7 @@ export class Processor extends Construct {
       timeoutSeconds: PROCESSOR.timeoutSeconds,
       ...(props.dataKey ? { dataKey: props.dataKey } : {}),
       tracing: props.tracing ?? false,
+      listingIndexes: props.listingIndexes ?? 'all',
     });
     // OBJECT_CREATED is every ObjectCreated:* kind (Put, Post, Copy, CompleteMultipartUpload). The
     // prefix filter keeps the processor's own derived/ writes from triggering it again.
@@ -66,6 +67,7 @@ export class Processor extends Construct {
       access: PROCESSING_FAILED.access,
       ...(props.dataKey ? { dataKey: props.dataKey } : {}),
       tracing: props.tracing ?? false,
+      listingIndexes: props.listingIndexes ?? 'all',
     });
     this.failureFunction.addEventSource(
       new SqsEventSource(this.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }),

@@ -5,7 +5,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { KEYS, TABLE, tableIndexes, type IndexDefinition } from '../../lambdas/config.js';
+import { KEYS, TABLE, tableIndexes, type IndexDefinition, type ListingIndexes } from '../../lambdas/config.js';
 import { BUCKET_CORS } from '../../lambdas/http/cors.js';
 
 /**
@@ -44,6 +44,8 @@ export interface StorageProps {
   /** Where originals go after `archiveAfterDays`; default `glacierIr`. */
   readonly archiveOriginals?: OriginalsArchive;
   readonly archiveAfterDays?: number;
+  /** How the ten file listing indexes project the item; default `all`. */
+  readonly listingIndexes?: ListingIndexes;
 }
 
 export class Storage extends Construct {
@@ -116,7 +118,7 @@ export class Storage extends Construct {
       removalPolicy,
     });
     // The listing indexes, exactly as the local runtime creates them (one definition in lambdas/config.ts).
-    for (const index of tableIndexes()) {
+    for (const index of tableIndexes(props.listingIndexes ?? 'all')) {
       this.table.addGlobalSecondaryIndex({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },

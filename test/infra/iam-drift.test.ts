@@ -10,8 +10,8 @@ import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3_CHECKSUMS, setStores, type Stores } from '../../lambdas/commons.js';
-import { ENV, KEYS, THUMBNAIL_MAX_PIXELS } from '../../lambdas/config.js';
+import { listingIndexesFromEnv, S3_CHECKSUMS, setStores, type Stores } from '../../lambdas/commons.js';
+import { ENV, FILE_LISTING_INDEXES, KEYS, TABLE, THUMBNAIL_MAX_PIXELS } from '../../lambdas/config.js';
 import { handlerOf, PROCESSING_FAILED, PROCESSOR, ROUTES, type StorageAccess } from '../../lambdas/routes.js';
 import { DynamoRecordStore } from '../../lambdas/store/dynamo-record-store.js';
 import type { FileRecord } from '../../lambdas/store/records.js';
@@ -27,7 +27,15 @@ import { references } from '../support/template.js';
 const NAME = 'iamdrift';
 const BUCKET = `${NAME}-bucket`;
 const TABLE_NAME = `${NAME}-table`;
-useEmulatedStorage(NAME, { [ENV.cursorSecret]: 'iam-drift-test-cursor-secret-0123456789' });
+/**
+ * The projection of the file listing indexes (LISTING_INDEXES; iam-drift-keys-only.test.ts runs this file with
+ * `keysOnly`): the table, the stores and the synthesized stack all follow it.
+ */
+const LISTING = listingIndexesFromEnv();
+useEmulatedStorage(NAME, {
+  [ENV.cursorSecret]: 'iam-drift-test-cursor-secret-0123456789',
+  [ENV.listingIndexes]: LISTING,
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // What each function needs: every SDK call, as the IAM action and resource AWS authorizes it against.
@@ -162,7 +170,7 @@ function recordingStores(): Stores {
   s3.middlewareStack.add(recordS3 as never, { step: 'initialize', name: 'iamDriftRecorder' });
   dynamo.middlewareStack.add(recordDynamo as never, { step: 'initialize', name: 'iamDriftRecorder' });
   clients.push(s3, dynamo);
-  return { objects: new S3ObjectStore(s3, BUCKET), records: new DynamoRecordStore(dynamo, TABLE_NAME) };
+  return { objects: new S3ObjectStore(s3, BUCKET), records: new DynamoRecordStore(dynamo, TABLE_NAME, LISTING) };
 }
 afterAll(() => clients.forEach((client) => client.destroy()));
 
@@ -180,7 +188,9 @@ function synthPolicies(): Map<string, Statement[]> {
   const cdkContext = (
     JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }
   ).context;
-  const app = new App({ context: { ...cdkContext, 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({
+    context: { ...cdkContext, 'aws:cdk:bundling-stacks': [], listingIndexes: LISTING },
+  });
   const stack = new DicomApiStack(
     app,
     'IamDrift',
@@ -275,6 +285,13 @@ const UNREACHED: { fn: string; kind: keyof typeof ACCESS_ACTIONS; prefix?: strin
   { fn: 'dicomwebFrames', kind: 's3Read', prefix: 'answers/', why: 'large frames answer, kept and redirected to' },
   { fn: 'dicomwebFrames', kind: 's3Write', prefix: 'answers/', why: 'large frames answer, kept and redirected to' },
 ];
+
+/** Functions granted listingRead that list files only on paths no request here takes, each with why. */
+const LISTING_UNREACHED: Record<string, string> = {
+  dicomwebStore: 'recount after a counting fault (undo), as upload',
+  dicomwebDelete: 'a DELETE of a whole study or series lists its files; the request here deletes one instance',
+  processor: 'recount of a record whose counting was cut short (process-upload.ts repairCounts)',
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 // The requests: every route's handler, the processor and the dead-letter consumer.
@@ -597,6 +614,21 @@ describe('IAM drift: what each function does on S3 and DynamoDB is what its poli
         if (used(fnNeeds, kind, prefix)) continue;
         if (UNREACHED.some((u) => u.fn === fn && u.kind === kind && u.prefix === prefix)) continue;
         unused.push(`${fn}: ${kind}${prefix ? ` ${prefix}` : ''}`);
+      }
+    }
+    // listingRead: exactly the functions that query a file listing index; with keys-only indexes each reads items by
+    // key (BatchGetItem), with ALL indexes none does for a listing (its grant is then nothing).
+    const listingIndexNames = FILE_LISTING_INDEXES.map((key) => `table/index/${TABLE.indexes[key].name}`);
+    for (const [fn, access] of functions) {
+      const fnNeeds = needs.filter((need) => need.fn === fn);
+      const lists = fnNeeds.some((n) => n.action === 'dynamodb:Query' && listingIndexNames.includes(n.resource));
+      if (lists && !access.listingRead) unused.push(`${fn}: queries a file listing index without listingRead`);
+      // The recount after a counting fault (UNREACHED above) lists a study's files.
+      const recounts = UNREACHED.some((u) => u.fn === fn && u.kind === 'tableRead' && u.why.startsWith('recount'));
+      if (!lists && access.listingRead && !recounts && !LISTING_UNREACHED[fn]) unused.push(`${fn}: listingRead`);
+      const fetched = fnNeeds.some((n) => n.action === 'dynamodb:BatchGetItem');
+      if (LISTING === 'keysOnly' && access.listingRead && lists && !fetched) {
+        unused.push(`${fn}: listingRead (no BatchGetItem with keys-only indexes)`);
       }
     }
     expect({ denied: [...new Set(denied)].sort(), unused }).toEqual({ denied: [], unused: [] });

@@ -7,10 +7,17 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { describe, expect, it } from 'vitest';
-import { DOWNLOAD_URL_SECONDS, ENV, KEYS, UPLOAD_URL_SECONDS } from '../../lambdas/config.js';
+import {
+  DOWNLOAD_URL_SECONDS,
+  ENV,
+  FILE_LISTING_INDEXES,
+  KEYS,
+  TABLE,
+  UPLOAD_URL_SECONDS,
+} from '../../lambdas/config.js';
 import { INVALID_API_KEY } from '../../lambdas/http/access.js';
 import { BUCKET_CORS, CORS } from '../../lambdas/http/cors.js';
-import { PROCESSING_FAILED, PROCESSOR, ROUTES, type StorageAccess } from '../../lambdas/routes.js';
+import { handlerOf, PROCESSING_FAILED, PROCESSOR, ROUTES, type StorageAccess } from '../../lambdas/routes.js';
 import { ACCESS_LOG_FIELDS, PAGE_THROTTLING, THROTTLING, USAGE_PLAN } from '../../lib/constructs/api.js';
 import {
   ACCESS_ACTIONS,
@@ -714,5 +721,71 @@ describe('the audit trail in the stack', () => {
         Dimensions: [{ Key: 'action', Value: '$.action' }],
       });
     }
+  });
+});
+
+describe('listing indexes: -c listingIndexes=keysOnly', () => {
+  /** Each index's projection in the template. */
+  const projections = (s: Synth): Record<string, string> => {
+    const [, table] = ofType(s, 'AWS::DynamoDB::Table')[0]!;
+    return Object.fromEntries(
+      (table.Properties!.GlobalSecondaryIndexes as { IndexName: string; Projection: { ProjectionType: string } }[]).map(
+        (i) => [i.IndexName, i.Projection.ProjectionType],
+      ),
+    );
+  };
+  /** Whether the function's role may call `action`, and its environment. */
+  const fnOf = (s: Synth, fn: NodejsFunction): { may: (action: string) => boolean; env: Record<string, string> } => {
+    const resource = s.resources[s.id(fn)]!;
+    const role = references(resource.Properties!.Role)[0];
+    const actions = ofType(s, 'AWS::IAM::Policy')
+      .filter(([, r]) => references(r.Properties!.Roles).includes(role!))
+      .flatMap(([, r]) => r.Properties!.PolicyDocument.Statement as { Action: string | string[] }[])
+      .flatMap((statement) => [statement.Action].flat());
+    return {
+      may: (action) => actions.includes(action),
+      env: (resource.Properties!.Environment?.Variables ?? {}) as Record<string, string>,
+    };
+  };
+  const listing = new Set(ROUTES.filter((r) => r.access.listingRead).map(handlerOf));
+
+  it('by default every file listing index projects ALL and no listing function may BatchGetItem', () => {
+    const s = synth();
+    const wanted = projections(s);
+    for (const key of FILE_LISTING_INDEXES) expect(wanted[TABLE.indexes[key].name], key).toBe('ALL');
+    for (const [name, fn] of s.stack.api.handlerFunctions) {
+      const f = fnOf(s, fn);
+      if (listing.has(name)) expect(f.may('dynamodb:BatchGetItem'), name).toBe(false);
+      expect(f.env[ENV.listingIndexes], name).toBeUndefined();
+    }
+  });
+
+  it('keysOnly makes the ten KEYS_ONLY, keeps the others, and lets exactly the listing functions read by key', () => {
+    const before = projections(synth());
+    const s = synth({ listingIndexes: 'keysOnly' });
+    const after = projections(s);
+    const listingNames = FILE_LISTING_INDEXES.map((key) => TABLE.indexes[key].name);
+    expect(listingNames).toHaveLength(10);
+    for (const [name, projection] of Object.entries(after)) {
+      expect(projection, name).toBe((listingNames as string[]).includes(name) ? 'KEYS_ONLY' : before[name]);
+    }
+    expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
+    for (const [name, fn] of s.stack.api.handlerFunctions) {
+      const f = fnOf(s, fn);
+      expect(f.env[ENV.listingIndexes], name).toBe('keysOnly');
+      // imageUrls reads records by key anyway (tableBatchRead).
+      if (name !== 'imageUrls') expect(f.may('dynamodb:BatchGetItem'), name).toBe(listing.has(name));
+    }
+    for (const name of ['list', 'search', 'dicomwebSearch', 'dicomwebRetrieve']) expect(listing.has(name)).toBe(true);
+    expect(fnOf(s, s.stack.processor.function).may('dynamodb:BatchGetItem')).toBe(true);
+  });
+
+  it('an unknown value stops the synth with the values it takes', () => {
+    expect(() => stackOptionsFromContext((key) => (key === 'listingIndexes' ? 'keys' : undefined))).toThrow(
+      '-c listingIndexes=keys: use all (default) or keysOnly',
+    );
+    expect(stackOptionsFromContext((key) => (key === 'listingIndexes' ? 'KEYSONLY' : undefined)).listingIndexes).toBe(
+      'keysOnly',
+    );
   });
 });
