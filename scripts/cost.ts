@@ -4,6 +4,7 @@
 // URLs, and through GET /dicom/{id}/png), and AWS HealthImaging's price for the same archive. Settings come from the synthesized stack
 // (`-c` as with cdk deploy), request counts from the code run on the local runtime, prices from scripts/cost/prices.json.
 import { parseArgs } from 'node:util';
+import { ENV, parseListingIndexes } from '../lambdas/config.js';
 import { MAX_RECORDS_PER_READ } from '../lambdas/store/records.js';
 import { measure } from './cost/measure.js';
 import { computeBill, type Workload } from './cost/model.js';
@@ -73,6 +74,10 @@ async function main(): Promise<void> {
   const { workload, context, json } = parse(process.argv.slice(2));
   const prices = loadPrices();
   const stack = await readStackSettings(context);
+  // The code is measured on a table indexed as the stack's (`-c listingIndexes=keysOnly`: keys-only listing indexes,
+  // so a listing page's BatchGetItem is in its read units and its round trips).
+  const listing = parseListingIndexes(context.listingIndexes);
+  if (listing) process.env[ENV.listingIndexes] = listing;
   const measured = await measure(workload.avgMb);
   const bill = computeBill(workload, stack, { ...measured, accessLogLineBytes: accessLogLineBytes() }, prices);
   if (json) console.log(JSON.stringify(jsonReport(bill, workload, stack, measured, prices), null, 2));
