@@ -310,11 +310,15 @@ describe.skipIf(!HAS_CHROMIUM)(`the web page in headless Chromium (${CHROMIUM})`
       expect.stringMatching(/^\d+(\.\d)? (kB|MB)$/),
       'Ready',
     ]);
-    await expect.poll(() => page.locator('#file-rows tr').count()).toBe(3);
-    await expect.poll(() => page.locator('#file-rows .badge').allTextContents()).toEqual(['Ready', 'Ready', 'Ready']);
+    // The list refreshes every 2 s while files are processing: wait for a refresh, not expect.poll's default 1 s.
+    const refreshed = { timeout: 15_000 };
+    await expect.poll(() => page.locator('#file-rows tr').count(), refreshed).toBe(3);
+    await expect
+      .poll(() => page.locator('#file-rows .badge').allTextContents(), refreshed)
+      .toEqual(['Ready', 'Ready', 'Ready']);
     // A preview for each image, none for the MR record without pixel data.
-    await expect.poll(() => naturalWidth(row.locator('td.preview img'))).toBe(SIZE);
-    await expect.poll(() => naturalWidth(fileRow('DOE, JOHN').locator('td.preview img'))).toBeGreaterThan(0);
+    await expect.poll(() => naturalWidth(row.locator('td.preview img')), refreshed).toBe(SIZE);
+    await expect.poll(() => naturalWidth(fileRow('DOE, JOHN').locator('td.preview img')), refreshed).toBeGreaterThan(0);
     expect(await fileRow('Doe, Jane').locator('img').count()).toBe(0);
     await screenshot('list.png', true);
     await page.locator('#clear-uploads').click();
