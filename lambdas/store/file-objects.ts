@@ -14,8 +14,12 @@ export async function deleteFileObjects(
   { keepOriginal = false }: { keepOriginal?: boolean } = {},
 ): Promise<void> {
   const fixed = keepOriginal ? KEYS.derivedObjects(id) : KEYS.allObjects(id);
-  const listed = await objects.listKeys(KEYS.derivedFolder(id));
-  await objects.delete([...new Set([...fixed, ...listed])]);
+  // The fixed keys go while the folder is listed (one request's latency instead of two, one after the other); only
+  // what the listing finds beyond them (cached renderings) needs a second delete.
+  const [listed] = await Promise.all([objects.listKeys(KEYS.derivedFolder(id)), objects.delete(fixed)]);
+  const fixedKeys = new Set<string>(fixed);
+  const more = listed.filter((key) => !fixedKeys.has(key));
+  if (more.length > 0) await objects.delete(more);
 }
 
 /** Deletes the cached on-demand renderings only: a reprocessed file's renderings may be outdated. */
