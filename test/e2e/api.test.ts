@@ -12,6 +12,7 @@ import {
   patientElements,
   sampleCt,
   TS,
+  pixelModuleElements,
 } from '../fixtures/dicom-builder.js';
 import { uploadForm } from '../support/runtime.js';
 import { isRemote, startTarget, type ApiTarget } from '../support/target.js';
@@ -290,17 +291,7 @@ describe('objects without a renderable image', () => {
     // A JPEG Baseline file whose single fragment is not a JPEG stream.
     const fragment = new Uint8Array([0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3]);
     const file = buildEncapsulatedDicom(
-      [
-        ...patientElements({ modality: 'US' }),
-        { tag: 0x00280002, vr: 'US', value: 1 },
-        { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
-        { tag: 0x00280010, vr: 'US', value: 2 },
-        { tag: 0x00280011, vr: 'US', value: 2 },
-        { tag: 0x00280100, vr: 'US', value: 8 },
-        { tag: 0x00280101, vr: 'US', value: 8 },
-        { tag: 0x00280102, vr: 'US', value: 7 },
-        { tag: 0x00280103, vr: 'US', value: 0 },
-      ],
+      [...patientElements({ modality: 'US' }), ...pixelModuleElements({ rows: 2, columns: 2 })],
       [[fragment]],
       { transferSyntax: TS.jpegBaseline },
     );

@@ -7,6 +7,7 @@ import {
   imageElements,
   TS,
   type FixtureElement,
+  pixelModuleElements,
 } from '../fixtures/dicom-builder.js';
 
 export interface CorpusInstance {
@@ -118,15 +119,7 @@ function framePixels(frame: number): Uint8Array {
 
 function multiFrameElements(frames: number): FixtureElement[] {
   return [
-    { tag: 0x00280002, vr: 'US', value: 1 },
-    { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
-    text(0x00280008, 'IS', String(frames)),
-    { tag: 0x00280010, vr: 'US', value: 16 },
-    { tag: 0x00280011, vr: 'US', value: 16 },
-    { tag: 0x00280100, vr: 'US', value: 8 },
-    { tag: 0x00280101, vr: 'US', value: 8 },
-    { tag: 0x00280102, vr: 'US', value: 7 },
-    { tag: 0x00280103, vr: 'US', value: 0 },
+    ...pixelModuleElements({ rows: 16, columns: 16, frames }),
     text(0x00281050, 'DS', '128'),
     text(0x00281051, 'DS', '256'),
   ];

@@ -21,6 +21,7 @@ import {
   encodeFlatBlockJpeg,
   patientElements,
   type FixtureElement,
+  pixelModuleElements,
 } from '../fixtures/dicom-builder.js';
 
 const JPEG_EXTENDED = '1.2.840.10008.1.2.4.51';
@@ -70,15 +71,14 @@ function colourJpegFile(blocks: number[][][], photometric: string, stream: Strea
 function pixelModule(photometric: string, size: number, precision: 8 | 12): FixtureElement[] {
   return [
     ...patientElements({ modality: 'OT', description: 'JPEG COLOUR' }),
-    { tag: 0x00280002, vr: 'US', value: 3 },
-    { tag: 0x00280004, vr: 'CS', value: photometric },
-    { tag: 0x00280006, vr: 'US', value: 0 },
-    { tag: 0x00280010, vr: 'US', value: size },
-    { tag: 0x00280011, vr: 'US', value: size },
-    { tag: 0x00280100, vr: 'US', value: precision === 8 ? 8 : 16 },
-    { tag: 0x00280101, vr: 'US', value: precision },
-    { tag: 0x00280102, vr: 'US', value: precision - 1 },
-    { tag: 0x00280103, vr: 'US', value: 0 },
+    ...pixelModuleElements({
+      rows: size,
+      columns: size,
+      samplesPerPixel: 3,
+      photometric,
+      bitsAllocated: precision === 8 ? 8 : 16,
+      bitsStored: precision,
+    }),
   ];
 }
 

@@ -20,6 +20,7 @@ import {
   withoutMetaGroupLength,
   patientElements,
   type FixtureElement,
+  pixelModuleElements,
 } from '../fixtures/dicom-builder.js';
 
 /** A small MR image whose attributes a user would check: name, modality, a US, a DS, and pixels. */
@@ -381,14 +382,7 @@ describe('a dataset written in another VR encoding than its meta group says', ()
     const jpeg = encodeFlatBlockJpeg([[[100], [200]]]);
     const elements: FixtureElement[] = [
       ...patientElements({ modality: 'OT', description: 'WRONG META' }),
-      { tag: 0x00280002, vr: 'US', value: 1 },
-      { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
-      { tag: 0x00280010, vr: 'US', value: 8 },
-      { tag: 0x00280011, vr: 'US', value: 16 },
-      { tag: 0x00280100, vr: 'US', value: 8 },
-      { tag: 0x00280101, vr: 'US', value: 8 },
-      { tag: 0x00280102, vr: 'US', value: 7 },
-      { tag: 0x00280103, vr: 'US', value: 0 },
+      ...pixelModuleElements({ rows: 8, columns: 16 }),
     ];
     const head = buildDicom(elements, { transferSyntax: TS.implicitLE, declaredTransferSyntax: TS.jpegBaseline });
     const file = new Uint8Array([...head, ...implicitEncapsulatedPixelDataElement([[jpeg]])]);

@@ -20,6 +20,7 @@ import {
   imageElements,
   patientElements,
   type FixtureElement,
+  pixelModuleElements,
 } from '../fixtures/dicom-builder.js';
 
 const JPEG_EXTENDED = '1.2.840.10008.1.2.4.51';
@@ -36,16 +37,7 @@ function pixelModule(o: {
 }): FixtureElement[] {
   return [
     ...patientElements({ modality: 'OT', description: 'LONG TAIL' }),
-    { tag: 0x00280002, vr: 'US', value: o.samplesPerPixel },
-    { tag: 0x00280004, vr: 'CS', value: o.photometric },
-    ...(o.samplesPerPixel === 3 ? [{ tag: 0x00280006, vr: 'US', value: 0 }] : []),
-    ...(o.frames ? [{ tag: 0x00280008, vr: 'IS', value: String(o.frames) }] : []),
-    { tag: 0x00280010, vr: 'US', value: o.rows },
-    { tag: 0x00280011, vr: 'US', value: o.columns },
-    { tag: 0x00280100, vr: 'US', value: o.bitsAllocated },
-    { tag: 0x00280101, vr: 'US', value: o.bitsStored },
-    { tag: 0x00280102, vr: 'US', value: o.bitsStored - 1 },
-    { tag: 0x00280103, vr: 'US', value: 0 },
+    ...pixelModuleElements({ ...o, frames: o.frames || undefined }),
   ];
 }
 
