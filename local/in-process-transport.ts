@@ -168,13 +168,21 @@ abstract class WireHttpHandler {
   destroy(): void {}
 }
 
-/** The SDK's requestHandler for a client in the emulators' own thread. */
+/**
+ * The SDK's requestHandler for a client in the emulators' own thread. `wakesWaits`: the DynamoDB emulator's, whose
+ * record writes (the dead-letter handler failing a file, a reprocess) wake the reads waiting for that file.
+ */
 export class InProcessHttpHandler extends WireHttpHandler {
-  constructor(private readonly listener: RequestListener) {
+  constructor(
+    private readonly listener: RequestListener,
+    private readonly wakesWaits = false,
+  ) {
     super();
   }
-  protected send(request: WireRequest): Promise<WireResponse> {
-    return serveLocally(this.listener, request);
+  protected async send(request: WireRequest): Promise<WireResponse> {
+    const response = await serveLocally(this.listener, request);
+    if (this.wakesWaits) wakeWaits(request, response.statusCode);
+    return response;
   }
 }
 

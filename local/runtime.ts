@@ -13,6 +13,7 @@ import { apiKeyOf, INVALID_API_KEY, localApiKeyId } from '../lambdas/http/access
 import { corsHeaders, preflightHeaders } from '../lambdas/http/cors.js';
 import { handlerOf, PROCESSING_FAILED, PROCESSOR, ROUTES } from '../lambdas/routes.js';
 import type { FileRecord } from '../lambdas/store/records.js';
+import { reportingRecordWrites } from '../lambdas/store/wait.js';
 import { deadLetterEvent, deliverDeadLetter, type DeadLetterHandler } from './dead-letters.js';
 import { RouteMatcher, toProxyEvent, writeGatewayError, writeProxyResult } from './api-gateway.js';
 import { localCursorSecret } from './cursor-secret.js';
@@ -141,9 +142,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   setStores(
     createStores({
       s3: new InProcessHttpHandler(listeners.s3),
-      dynamodb: new InProcessHttpHandler(listeners.dynamodb),
+      dynamodb: new InProcessHttpHandler(listeners.dynamodb, true),
     }),
   );
+  // Every record write passes the emulator here (the handlers' above, the processor's through serveRelay) and wakes
+  // the reads waiting for its file: they need not poll between writes.
+  reportingRecordWrites();
 
   const handlers = new Map<string, Handler>();
   for (const route of ROUTES) {
@@ -275,6 +279,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       await pool.close();
       await emulators!.close();
       setStores(undefined);
+      reportingRecordWrites(false);
       releaseLock();
     },
   };

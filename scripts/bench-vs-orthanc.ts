@@ -10,6 +10,7 @@ import { dicomIdentifiers } from '../lambdas/dicom/identifiers.js';
 import { parseDicom } from '../lambdas/dicom/parse.js';
 import { totalCalls } from '../local/storage-calls.js';
 import { describeCalls, FILE_OPERATIONS, measureRoundTrips } from './round-trips.js';
+import { measureStorageFloor } from './storage-floor.js';
 
 const samplesDir = resolve(process.env.DICOM_SAMPLES ?? join(import.meta.dirname, '../../shared/dicom-samples'));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
@@ -199,6 +200,7 @@ async function main(): Promise<void> {
       `${'file'.padEnd(26)} ${'ours ms'.padStart(8)} ${'Orthanc ms'.padStart(11)} ${'ratio (time)'.padStart(13)}  ${'ours: upload / PNG / delete ms'.padStart(30)}`,
     );
     const ratios: number[] = [];
+    const orthancLoops = new Map<string, number>();
     for (const file of FILES) {
       const bytes = readFileSync(join(samplesDir, file));
       const times = { ours: [] as number[], orthanc: [] as number[] };
@@ -224,6 +226,7 @@ async function main(): Promise<void> {
       }
       const oursMs = median(times.ours);
       const orthancMs = median(times.orthanc);
+      orthancLoops.set(file, orthancMs);
       ratios.push(oursMs / orthancMs);
       console.log(
         `${file.padEnd(26)} ${oursMs.toFixed(1).padStart(8)} ${orthancMs.toFixed(1).padStart(11)} ${(oursMs / orthancMs).toFixed(2).padStart(13)}  ${[
@@ -267,6 +270,23 @@ async function main(): Promise<void> {
           `    ${operation.padEnd(11)} ${String(totalCalls(counts[operation])).padStart(3)}  ${describeCalls(counts[operation])}`,
         );
       }
+    }
+
+    console.log(
+      "\nthe loop's storage calls alone (same adapters, SDK clients, in-process transport and emulators; no HTTP, no DICOM work; scripts/storage-floor.ts):",
+    );
+    console.log(
+      `  ${'file'.padEnd(26)} ${'upload / processing / PNG / delete ms'.padStart(38)} ${'loop'.padStart(6)}  vs Orthanc's whole loop`,
+    );
+    for (const file of FILES) {
+      const floor = await measureStorageFloor(readFileSync(join(samplesDir, file)), Math.min(ROUNDS, 20));
+      const orthancMs = orthancLoops.get(file)!;
+      console.log(
+        `  ${file.padEnd(26)} ${[floor.upload, floor.processing, floor.png, floor.delete]
+          .map((ms) => ms.toFixed(1))
+          .join(' / ')
+          .padStart(38)} ${floor.loop.toFixed(1).padStart(6)}  ${(floor.loop / orthancMs).toFixed(2)}x`,
+      );
     }
   } finally {
     for (const child of children) child.kill('SIGTERM');

@@ -7,9 +7,12 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
   CompleteMultipartUploadCommand,
+  CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketCorsCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -186,6 +189,31 @@ describe('local S3', () => {
     await expect(read('derived/b/x')).rejects.toMatchObject({ name: 'NoSuchKey' });
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'derived/b/' }));
     expect(listed.Contents ?? []).toEqual([]);
+  });
+
+  it("a bucket's CORS rule, changed or removed, applies to the next request (the store keeps it between changes)", async () => {
+    const preflight = (origin: string) =>
+      fetch(`${emulators.s3Endpoint}/${BUCKET}/derived/a/file.png`, {
+        method: 'OPTIONS',
+        headers: { Origin: origin, 'Access-Control-Request-Method': 'GET' },
+      });
+    await emulators.allowBrowserOrigins(['http://one.example']);
+    expect((await preflight('http://one.example')).status).toBe(200);
+    expect((await preflight('http://two.example')).status).toBe(403);
+    await emulators.allowBrowserOrigins(['http://two.example']);
+    expect((await preflight('http://two.example')).status).toBe(200);
+    expect((await preflight('http://one.example')).status).toBe(403);
+    await s3.send(new DeleteBucketCorsCommand({ Bucket: BUCKET }));
+    expect((await preflight('http://two.example')).status).toBe(403);
+    // A bucket that does not exist is not remembered as one.
+    await expect(s3.send(new HeadBucketCommand({ Bucket: 'no-such-bucket' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: 'no-such-bucket' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'no-such-bucket', Key: 'k', Body: small }));
+    expect((await s3.send(new HeadObjectCommand({ Bucket: 'no-such-bucket', Key: 'k' }))).ContentLength).toBe(
+      small.length,
+    );
   });
 
   it('everything stored is still there, unchanged, after a restart', async () => {

@@ -2,7 +2,12 @@
 // it when it sees the record written.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FileRecord, RecordStore } from '../../lambdas/store/records.js';
-import { awaitProcessed, recordWritten, type ProcessingState } from '../../lambdas/store/wait.js';
+import {
+  awaitProcessed,
+  recordWritten,
+  reportingRecordWrites,
+  type ProcessingState,
+} from '../../lambdas/store/wait.js';
 
 const ID = '6f1c2d4e-8a9b-4c0d-9e1f-2a3b4c5d6e7f';
 
@@ -70,5 +75,44 @@ describe('awaitProcessed', () => {
     recordWritten(ID);
     await vi.advanceTimersByTimeAsync(1_000);
     expect(store.reads).toBe(reads);
+  });
+
+  describe('where every record write is reported (the local runtime)', () => {
+    beforeEach(() => reportingRecordWrites(true));
+    afterEach(() => reportingRecordWrites(false));
+
+    it('reads again only when the file is written, or after the longest pause', async () => {
+      const store = storeFinishingLater();
+      let answer: ProcessingState | undefined;
+      void awaitProcessed(store as unknown as RecordStore, ID, 8_000).then((state) => (answer = state));
+      await vi.advanceTimersByTimeAsync(240);
+      expect(store.reads, 'no polling between writes').toBe(1);
+      await vi.advanceTimersByTimeAsync(20);
+      expect(store.reads, 'the longest pause still reads again').toBe(2);
+      store.finish();
+      recordWritten(ID);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(answer?.state).toBe('ready');
+      expect(store.reads).toBe(3);
+    });
+
+    it('a write that lands while the record is being read is not missed', async () => {
+      const store = storeFinishingLater();
+      const read = store.get;
+      // The processor finishes between the wait's read and its pause: the read saw PROCESSING.
+      store.get = async (id: string) => {
+        const seen = await read(id);
+        if (store.reads === 1) {
+          store.finish();
+          recordWritten(ID);
+        }
+        return seen;
+      };
+      let answer: ProcessingState | undefined;
+      void awaitProcessed(store as unknown as RecordStore, ID, 8_000).then((state) => (answer = state));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(answer?.state, 'read again at once, not after 250 ms').toBe('ready');
+      expect(store.reads).toBe(2);
+    });
   });
 });
