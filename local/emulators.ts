@@ -141,7 +141,7 @@ export async function startEmulators(dataDir: string, bucketName: string, tableN
       calls.record('S3', ctx.req);
       return next();
     },
-    s3ConditionalRequests(),
+    s3ConditionalRequests(store),
   );
   const s3Address = (await s3.run()) as AddressInfo;
   cacheDynaliteTables();

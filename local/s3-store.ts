@@ -1,5 +1,4 @@
 // s3rver's filesystem store, sped up for the upload -> process -> read loop: same files on disk, fewer round trips.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, type Dirent } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -56,23 +55,53 @@ type S3ObjectClass = new (
 const FilesystemStoreBase = require('s3rver/lib/stores/filesystem') as FilesystemStoreClass;
 const S3Object = require('s3rver/lib/models/object') as S3ObjectClass;
 const S3Error = require('s3rver/lib/models/error') as new (code: string, message: string) => Error;
-
-/** The headers of the request being served, for the store calls it makes (s3rver passes the store no headers). */
-const requestHeaders = new AsyncLocalStorage<Record<string, string | string[] | undefined>>();
+/** The query parameters that make an object request a subresource's (s3rver's bucket and object controllers). */
+const OBJECT_SUBRESOURCES = [
+  ...new Set([
+    ...(require('s3rver/lib/controllers/bucket') as { METHODS: string[] }).METHODS,
+    ...(require('s3rver/lib/controllers/object') as { METHODS: string[] }).METHODS,
+  ]),
+];
 
 interface KoaContext {
   method: string;
+  path: string;
   headers: Record<string, string | string[] | undefined>;
   query: Record<string, string | string[] | undefined>;
+  req: Readable;
+}
+
+/** Bucket and key of a path-style object URL (`/bucket/key`), as the runtime's clients and presigned URLs send them. */
+function objectOf(path: string): { bucket: string; key: string } | undefined {
+  const cut = path.indexOf('/', 1);
+  if (cut < 0 || cut === path.length - 1) return undefined;
+  try {
+    return { bucket: decodeURIComponent(path.slice(1, cut)), key: decodeURIComponent(path.slice(cut + 1)) };
+  } catch {
+    return undefined; // malformed escapes: s3rver answers it
+  }
+}
+
+/**
+ * Whether a request stores an object through the store's putObject: PutObject (not a copy, not a part, not a
+ * subresource such as ?tagging) and CompleteMultipartUpload.
+ */
+function storesObject(ctx: KoaContext): boolean {
+  // s3rver routes an object request by the first of these it finds in the query (none: the object itself).
+  const subresource = OBJECT_SUBRESOURCES.find((name) => name in ctx.query);
+  if (ctx.method === 'POST') return subresource === 'uploadId';
+  return ctx.method === 'PUT' && subresource === undefined && ctx.headers['x-amz-copy-source'] === undefined;
 }
 
 /**
  * Koa middleware for s3rver (install it first): S3's conditional writes and presigned headers, which
- * s3rver ignores. It keeps the request's headers for the store (If-None-Match on PutObject and
- * CompleteMultipartUpload) and refuses a presigned request that lacks a header its URL signs, as S3
- * does (403 SignatureDoesNotMatch): a client that forgets `If-None-Match: *` fails here as on AWS.
+ * s3rver ignores. A write with `If-None-Match: *` (PutObject, CompleteMultipartUpload) answers 412 when the key holds
+ * an object, as S3 does, and holds the key while it stores (a second such write answers 412 meanwhile); a presigned
+ * request that lacks a header its URL signs is refused, as S3 does (403 SignatureDoesNotMatch): a client that
+ * forgets `If-None-Match: *` fails here as on AWS. (Done here, not in the store, which s3rver passes no headers: an
+ * AsyncLocalStorage carrying them turned on promise hooks for every promise of the runtime's thread.)
  */
-export function s3ConditionalRequests() {
+export function s3ConditionalRequests(store: FastFilesystemStore) {
   return async (ctx: KoaContext, next: () => Promise<unknown>): Promise<unknown> => {
     const signed = ctx.query['X-Amz-SignedHeaders'];
     if (typeof signed === 'string' && ctx.method !== 'OPTIONS') {
@@ -84,7 +113,16 @@ export function s3ConditionalRequests() {
         );
       }
     }
-    return requestHeaders.run(ctx.headers, next);
+    const ifNoneMatch = ctx.headers['if-none-match'];
+    const object = ifNoneMatch !== undefined && storesObject(ctx) ? objectOf(ctx.path) : undefined;
+    if (!object) return next();
+    if (ifNoneMatch !== '*') throw new S3Error('NotImplemented', 'If-None-Match on a write supports only "*"');
+    const release = await store.claimAbsent(object.bucket, object.key, () => ctx.req.resume());
+    try {
+      return await next();
+    } finally {
+      release();
+    }
   };
 }
 
@@ -214,35 +252,29 @@ export class FastFilesystemStore extends FilesystemStoreBase {
   private readonly conditionalWrites = new Set<string>();
 
   /**
-   * PutObject and CompleteMultipartUpload (which s3rver stores through putObject) with `If-None-Match: *`
-   * answer 412 when the key holds an object, as S3 does; the check and the claim are one synchronous step.
+   * For a write with `If-None-Match: *`: throws 412 PreconditionFailed when the key holds an object or another such
+   * write holds it (after `refused`, which drains the unread body so the client reads the answer), else holds the key
+   * until the returned release. The check and the claim are one synchronous step.
    */
-  override async putObject(object: S3rverObject): Promise<{ size: number; md5: string }> {
-    const headers = requestHeaders.getStore();
-    const ifNoneMatch = headers?.['if-none-match'];
-    if (ifNoneMatch === undefined || headers?.['x-amz-copy-source'] !== undefined) return this.storeObject(object);
-    if (ifNoneMatch !== '*') {
-      throw new S3Error('NotImplemented', 'If-None-Match on a write supports only "*"');
-    }
-    const name = this.cacheKey(object.bucket, object.key);
+  async claimAbsent(bucket: string, key: string, refused: () => void): Promise<() => void> {
+    const name = this.cacheKey(bucket, key);
     // A write or delete in flight decides whether the key holds an object: wait for it (unless a conditional write
     // claimed the key meanwhile: that one answers 412 at once below).
-    while (this.inFlight.has(name) && !this.conditionalWrites.has(name)) await this.settled(object.bucket, object.key);
+    while (this.inFlight.has(name) && !this.conditionalWrites.has(name)) await this.settled(bucket, key);
     if (
       this.conditionalWrites.has(name) ||
-      this.recall(object.bucket, object.key) ||
-      existsSync(this.getResourcePath(object.bucket, object.key, 'object'))
+      this.recall(bucket, key) ||
+      existsSync(this.getResourcePath(bucket, key, 'object'))
     ) {
-      // The body is not read: drain it so the client sees the answer rather than a reset connection.
-      if (object.content instanceof Readable) object.content.resume();
+      refused();
       throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
     }
     this.conditionalWrites.add(name);
-    try {
-      return await this.storeObject(object);
-    } finally {
-      this.conditionalWrites.delete(name);
-    }
+    return () => this.conditionalWrites.delete(name);
+  }
+
+  override putObject(object: S3rverObject): Promise<{ size: number; md5: string }> {
+    return this.storeObject(object);
   }
 
   private async storeObject(object: S3rverObject): Promise<{ size: number; md5: string }> {
