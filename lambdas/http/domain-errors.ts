@@ -1,8 +1,8 @@
 // The one table from the domain's and the store's errors to HTTP answers: status, the code the client sees (the
 // domain's own unless named here) and any extra body field. The domain never names a status.
 import { DicomError, type DicomErrorCode } from '../dicom/errors.js';
-import { InvalidPagePosition } from '../store/errors.js';
-import { HttpError } from './errors.js';
+import { InvalidPagePosition, isStorageBusy } from '../store/errors.js';
+import { HttpError, ServiceUnavailable } from './errors.js';
 
 interface HttpAnswer {
   readonly status: number;
@@ -39,5 +39,7 @@ export function clientError(error: unknown): HttpError | undefined {
     return new HttpError(status, code, error.message, body ? { body } : {});
   }
   if (error instanceof InvalidPagePosition) return new HttpError(400, error.code, error.message);
+  // Throttled through every retry: the client's request is fine, and the same request shortly should work.
+  if (isStorageBusy(error)) return new ServiceUnavailable('the storage is busy; retry shortly', 'STORAGE_BUSY');
   return undefined;
 }

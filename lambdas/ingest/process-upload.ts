@@ -74,7 +74,8 @@ export async function processUpload(
   } catch (error) {
     // The file's fault (not DICOM, too large inflated, a size that lies) fails it; anything else is a bug, retried.
     const refused = clientError(error);
-    if (!refused) throw error;
+    // A busy storage (503) is nobody's fault: retried, like a bug, never a failed file.
+    if (!refused || refused.status >= 500) throw error;
     await records.markFailed(id, refused.message);
     // Bytes never seen as DICOM are worth nothing; a file once READY keeps its original (a parser
     // regression must not destroy the archive: fix, then reprocess).

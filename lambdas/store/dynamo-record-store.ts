@@ -34,6 +34,7 @@ import {
   toFileItem,
   type CountedIn,
 } from './index-keys.js';
+import { StorageBusy } from './errors.js';
 import { withinItemSize } from './item-size.js';
 import type { FileFilters, Page, PageRequest, SeriesSummary, StudyFilters, StudySummary } from './queries.js';
 import {
@@ -247,7 +248,7 @@ export class DynamoRecordStore implements RecordStore {
     const found = new Map<string, FileRecord>();
     let keys = distinct.map((id) => marshall({ [TABLE.partitionKey]: id }));
     for (let attempt = 0; keys.length > 0; attempt++) {
-      if (attempt > BATCH_READ_RETRIES) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
+      if (attempt > BATCH_READ_RETRIES) throw new StorageBusy(`BatchGetItem left ${keys.length} keys unprocessed`);
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** (attempt - 1)));
       const response = await this.client.send(
         new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),

@@ -2,6 +2,7 @@
 // are read by key (BatchGetItem) so that every reader goes on exactly as with an ALL index.
 import { BatchGetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TABLE, type IndexDefinition } from '../config.js';
+import { StorageBusy } from './errors.js';
 
 type Item = Record<string, AttributeValue>;
 
@@ -37,7 +38,7 @@ export async function withWholeItems(
 
   async function read(keys: Item[]): Promise<void> {
     for (let attempt = 0; keys.length > 0; attempt++) {
-      if (attempt > UNPROCESSED_RETRIES) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
+      if (attempt > UNPROCESSED_RETRIES) throw new StorageBusy(`BatchGetItem left ${keys.length} keys unprocessed`);
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** (attempt - 1)));
       const response = await client.send(
         new BatchGetItemCommand({
