@@ -15,3 +15,7 @@ declare module '@cornerstonejs/codec-openjph/wasm' {
   const bytes: Uint8Array;
   export default bytes;
 }
+declare module 'dcmjs-codecs/build/dcmjs-native-codecs.wasm' {
+  const bytes: Uint8Array;
+  export default bytes;
+}

@@ -1,10 +1,14 @@
 // Codecs of the compressed transfer syntaxes: real encoders' output decoded back, the 12-bit DCT decoder against
 // libjpeg and known answers, corrupt streams as 422s with a reason, lazy loading and photometric handling.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CODECS } from '../../lambdas/dicom/codecs/index.js';
 import { charls } from '../../lambdas/dicom/codecs/charls.js';
 import { endsWithEoi, j2kSize, jpegFrameHeader } from '../../lambdas/dicom/codecs/headers.js';
 import { decodeDctJpeg } from '../../lambdas/dicom/codecs/jpeg-dct.js';
+import { jpegLosslessModule } from '../../lambdas/dicom/codecs/jpeg-lossless.js';
 import { libjpeg } from '../../lambdas/dicom/codecs/libjpeg-turbo.js';
 import { openjpeg } from '../../lambdas/dicom/codecs/openjpeg.js';
 import { openjph } from '../../lambdas/dicom/codecs/openjph.js';
@@ -383,7 +387,8 @@ function ramp(count: number, f: (i: number) => number): number[] {
 
 describe('registration and loading', () => {
   it('starts no codec until a frame needs one, and then only that one', async () => {
-    expect([libjpeg, charls, openjpeg, openjph].map((m) => m.started)).toEqual([false, false, false, false]);
+    const modules = [libjpeg, charls, openjpeg, openjph, jpegLosslessModule];
+    expect(modules.map((m) => m.started)).toEqual([false, false, false, false, false]);
     const samples = ramp(8 * 8, (i) => i * 100);
     const codestream = await encodeJpegLs(samples, {
       width: 8,
@@ -393,7 +398,7 @@ describe('registration and loading', () => {
       isSigned: false,
     });
     await decode(UID.jpegLs, { rows: 8, columns: 8 }, codestream);
-    expect([libjpeg, charls, openjpeg, openjph].map((m) => m.started)).toEqual([false, true, false, false]);
+    expect(modules.map((m) => m.started)).toEqual([false, true, false, false, false]);
   });
 
   it('registers a decoder for every compressed syntax of the corpus, and none for the video ones', () => {
@@ -587,7 +592,7 @@ describe('JPEG Extended 12-bit (jpeg-dct.ts)', () => {
   });
 });
 
-describe('JPEG Lossless (jpeg-lossless-decoder-js)', () => {
+describe('JPEG Lossless (DCMTK/IJG via dcmjs-codecs)', () => {
   it('decodes signed 16-bit CT with the SV1 predictor exactly', async () => {
     const values = ramp(24 * 10, (i) => ((i * 2971) % 6000) - 3000);
     const codestream = writeLosslessJpeg(
@@ -621,7 +626,125 @@ describe('JPEG Lossless (jpeg-lossless-decoder-js)', () => {
     const values = ramp(64 * 32, (i) => (i * 7919) % 65536);
     const codestream = writeLosslessJpeg(values, { width: 64, height: 32, precision: 16, components: 1, predictor: 1 });
     const error = await decodeError(UID.jpegLosslessSv1, { rows: 32, columns: 64 }, codestream.subarray(0, 600));
-    expect(error).toMatchObject({ status: 422, message: expect.stringMatching(/JPEG Lossless.*ends early/) });
+    expect(error).toMatchObject({ status: 422, message: expect.stringMatching(/JPEG Lossless.*cut short/) });
+  });
+
+  it('refuses a stream whose data stops early but still ends with EOI (IJG would fill the rest with zeros)', async () => {
+    const values = ramp(64 * 32, (i) => (i * 7919) % 65536);
+    const codestream = writeLosslessJpeg(values, { width: 64, height: 32, precision: 16, components: 1, predictor: 1 });
+    const gutted = new Uint8Array([...codestream.subarray(0, 600), 0xff, 0xd9]);
+    const error = await decodeError(UID.jpegLosslessSv1, { rows: 32, columns: 64 }, gutted);
+    expect(error).toMatchObject({
+      status: 422,
+      message: expect.stringMatching(/JPEG Lossless.*premature end of data/),
+    });
+    // The next good frame still decodes exactly.
+    const frame = await decode(UID.jpegLosslessSv1, { rows: 32, columns: 64 }, codestream);
+    expect([...frame.samples]).toEqual(values);
+  });
+
+  it('decodes every predictor (1-7) at 8, 12 and 16 bits exactly', async () => {
+    const next = random(57);
+    for (const precision of [8, 12, 16] as const) {
+      for (let predictor = 1; predictor <= 7; predictor++) {
+        const values = ramp(19 * 11, () => next(2 ** precision));
+        const codestream = writeLosslessJpeg(values, { width: 19, height: 11, precision, components: 1, predictor });
+        const image = { rows: 11, columns: 19, bitsAllocated: precision > 8 ? 16 : 8, bitsStored: precision } as const;
+        const frame = await decode(UID.jpegLossless, image, codestream);
+        expect([...frame.samples], `${precision}-bit, predictor ${predictor}`).toEqual(values);
+      }
+    }
+  });
+
+  it('decodes every precision from 2 to 16 bits, and a precision other than Bits Stored', async () => {
+    const next = random(70);
+    for (let precision = 2; precision <= 16; precision++) {
+      const values = ramp(13 * 5, () => next(2 ** precision));
+      const codestream = writeLosslessJpeg(values, { width: 13, height: 5, precision, components: 1, predictor: 1 });
+      const image = { rows: 5, columns: 13, bitsAllocated: precision > 8 ? 16 : 8, bitsStored: precision } as const;
+      expect([...(await decode(UID.jpegLosslessSv1, image, codestream)).samples], `${precision}-bit`).toEqual(values);
+    }
+    // A 12-bit stream in a file that says Bits Stored 16, and an 8-bit one in 16-bit words.
+    const values = ramp(13 * 5, () => next(4096));
+    const twelve = writeLosslessJpeg(values, { width: 13, height: 5, precision: 12, components: 1, predictor: 1 });
+    expect([...(await decode(UID.jpegLosslessSv1, { rows: 5, columns: 13 }, twelve)).samples]).toEqual(values);
+    const bytes = values.map((v) => v & 255);
+    const eight = writeLosslessJpeg(bytes, { width: 13, height: 5, precision: 8, components: 1, predictor: 1 });
+    const wide = await decode(UID.jpegLosslessSv1, { rows: 5, columns: 13, bitsStored: 8 }, eight);
+    expect(wide.samples).toBeInstanceOf(Uint16Array);
+    expect([...wide.samples]).toEqual(bytes);
+  });
+
+  it('decodes 12- and 16-bit RGB exactly and renders it', async () => {
+    for (const precision of [12, 16]) {
+      const values = ramp(6 * 4 * 3, (i) => (i * 2741) % 2 ** precision);
+      const codestream = writeLosslessJpeg(values, { width: 6, height: 4, precision, components: 3, predictor: 1 });
+      const image: Image = { rows: 4, columns: 6, bitsStored: precision, samplesPerPixel: 3, photometric: 'RGB' };
+      const frame = await decode(UID.jpegLossless, image, codestream);
+      expect([...frame.samples], `${precision}-bit`).toEqual(values);
+      const rendered = await renderFrameAsync(parseDicom(dicom(UID.jpegLossless, image, codestream)));
+      expect(rendered).toMatchObject({ width: 6, height: 4, channels: 3 });
+    }
+  });
+
+  it('refuses a lossy JPEG under a lossless transfer syntax, and a size the attributes disagree with', async () => {
+    const codestream = writeLosslessJpeg([1, 2, 3, 4], {
+      width: 2,
+      height: 2,
+      precision: 8,
+      components: 1,
+      predictor: 1,
+    });
+    const baseline = codestream.slice();
+    baseline[baseline.indexOf(0xc3, 2)] = 0xc0; // the SOF3 marker's second byte
+    const lossy = await decodeError(UID.jpegLossless, { rows: 2, columns: 2, bitsAllocated: 8 }, baseline);
+    expect(lossy).toMatchObject({ status: 422, message: expect.stringMatching(/JPEG Lossless.*not lossless/) });
+    const wrongSize = await decodeError(UID.jpegLossless, { rows: 2, columns: 3, bitsAllocated: 8 }, codestream);
+    expect(wrongSize).toMatchObject({ status: 422, message: expect.stringMatching(/2 x 2 pixels.*3 x 2/) });
+  });
+});
+
+const samplesDir = resolve(process.env.DICOM_SAMPLES ?? join(import.meta.dirname, '../../../shared/dicom-samples'));
+
+describe.skipIf(!existsSync(join(samplesDir, 'MANIFEST.tsv')))('JPEG Lossless on the sample corpus', () => {
+  // SHA-256 of frame 1's samples as jpeg-lossless-decoder-js 2.1.2 (the decoder before this one) returned them
+  // through decodeFrameAsync; the two decoders were compared sample by sample and agree on all five files.
+  const reference: [string, string, number, string][] = [
+    [
+      'mr-jpeg-lossless-57.dcm',
+      'Uint16Array',
+      1048576,
+      '7d1a676f3c012d0ca9d4fb9069c5dcca2b0bac014173dba48f0e32b9b49198b3',
+    ],
+    [
+      'ct-jpeg-lossless-70.dcm',
+      'Int16Array',
+      204800,
+      'dc6e77a2e30ef699fa4f5c55ec58514fa7dbb4658fbec2d0708d77b0003846f4',
+    ],
+    [
+      'cr-modality-lut-sequence.dcm',
+      'Uint16Array',
+      3114176,
+      'cbb20687fdc832cc8aa01f7832f83812df2d41e83d7804d74e0c78b67871285b',
+    ],
+    [
+      'mg-voi-lut-sequence.dcm',
+      'Uint16Array',
+      7330428,
+      'cc9e4d5b757bb6ae2c466a58c5f165cedd92586a3b44317d34039c420a5ffa80',
+    ],
+    ['pt-private-tags.dcm', 'Int16Array', 16384, 'e7855e7dc4921c57f115bd38c8e887218089cd728f078d8652044239a6a99eb0'],
+  ];
+
+  it.each(reference)('%s: the reference samples', async (file, type, length, sha256) => {
+    const path = join(samplesDir, file);
+    if (!existsSync(path)) return;
+    const { samples } = await decodeFrameAsync(parseDicom(new Uint8Array(readFileSync(path))));
+    expect(samples.constructor.name).toBe(type);
+    expect(samples.length).toBe(length);
+    const bytes = new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(sha256);
   });
 });
 

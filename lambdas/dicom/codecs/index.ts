@@ -13,11 +13,11 @@ export const CODECS: Record<string, { name: string; load: () => Promise<FrameDec
     load: async () => (await import('./jpeg-extended.js')).loadJpegExtended(),
   },
   [TRANSFER_SYNTAX.JPEGLossless]: {
-    name: 'jpeg-lossless-decoder-js',
+    name: 'dcmjs-codecs (DCMTK/IJG)',
     load: async () => (await import('./jpeg-lossless.js')).loadJpegLossless(),
   },
   [TRANSFER_SYNTAX.JPEGLosslessSV1]: {
-    name: 'jpeg-lossless-decoder-js',
+    name: 'dcmjs-codecs (DCMTK/IJG)',
     load: async () => (await import('./jpeg-lossless.js')).loadJpegLossless(),
   },
   [TRANSFER_SYNTAX.JPEGLSLossless]: { name: 'CharLS', load: async () => (await import('./charls.js')).loadJpegLs() },
