@@ -6,7 +6,7 @@ export const RENDERING_FUNCTIONS: readonly string[] = ['png', 'processor', 'dico
 
 /** The decoder, the codec registry and wrappers, and the codec packages they load. */
 const RENDER_INPUT =
-  /(^|\/)lambdas\/dicom\/(codecs\/|pixels\.ts$|render\.ts$)|node_modules\/(@cornerstonejs\/codec-|jpeg-lossless-decoder-js\/)/;
+  /(^|\/)lambdas\/dicom\/(codecs\/|pixels\.ts$|render\.ts$)|node_modules\/(@cornerstonejs\/codec-|dcmjs-codecs\/)/;
 
 /** The bundle inputs (esbuild metafile) that are render or codec code. */
 export function renderInputs(metafile: Metafile): string[] {
