@@ -1,7 +1,7 @@
 // Builds every Lambda with the stack's exact esbuild settings and runs each bundle in a fresh Node process,
 // outside the repository: catches a handler that works under tsx but not bundled (dynamic requires, ESM/CJS mixups).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -146,15 +146,53 @@ afterAll(() => {
   if (outRoot) rmSync(outRoot, { recursive: true, force: true });
 });
 
+/** Where esbuild finds the JPEG Lossless decoder's .wasm (an input of every rendering bundle). */
+const LOSSLESS_WASM = 'node_modules/dcmjs-codecs/build/dcmjs-native-codecs.wasm';
+
+/**
+ * A 3 x 2 16-bit lossless JPEG (SV1) of 0, 1000, 65535 / 4242, 31337, 7, written by the unit tests' lossless writer
+ * (test/unit/codecs.test.ts).
+ */
+const LOSSLESS_FRAME =
+  'ffd8ffc400240000000000110000000000000000000000000102030405060708090a0b0c0d0e0f10ffc3000b100002000301011100' +
+  'ffda000801010001000082be8502cd8493f4ebbc2cefffd9';
+
+/** Bundles the JPEG Lossless codec alone and decodes LOSSLESS_FRAME in a fresh process: the embedded .wasm loads. */
+const LOSSLESS_ENTRY = `
+import { decodeJpegLossless } from ${JSON.stringify(path.join(PROJECT_ROOT, 'lambdas/dicom/codecs/jpeg-lossless.ts'))};
+const layout = { rows: 2, columns: 3, samplesPerPixel: 1, bitsAllocated: 16, bitsStored: 16, highBit: 15,
+  signed: false, planarConfiguration: 0, numberOfFrames: 1, photometric: 'MONOCHROME2', sampleFormat: 'integer' };
+const bytes = Uint8Array.from(Buffer.from(process.argv[2], 'hex'));
+const { samples } = await decodeJpegLossless({ bytes, layout, transferSyntaxUid: '1.2.840.10008.1.2.4.70', frameIndex: 0 });
+process.stdout.write(JSON.stringify([...samples]));
+`;
+
 describe('Lambda bundles', () => {
+  it('the JPEG Lossless codec decodes from its bundle, with no node_modules beside it', async () => {
+    const dir = path.join(outRoot, 'jpeg-lossless');
+    const entry = path.join(dir, 'entry.ts');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(entry, LOSSLESS_ENTRY);
+    const bundle = path.join(dir, BUNDLE_FILE_NAME);
+    const { metafile } = await build({ ...esbuildOptions(entry, bundle), metafile: true });
+    expect(Object.keys(metafile.inputs)).toContain(LOSSLESS_WASM);
+    const { stdout } = await run(process.execPath, [bundle, LOSSLESS_FRAME], {
+      cwd: dir,
+      timeout: 30_000,
+      env: { PATH: process.env.PATH },
+    });
+    expect(JSON.parse(stdout)).toEqual([0, 1000, 65535, 4242, 31337, 7]);
+  });
+
   it.each(NAMES)('%s: the bundle imports in a fresh Node process and its handler answers', async (name) => {
     const bundle = path.join(outRoot, name, BUNDLE_FILE_NAME);
     const { metafile } = await build({ ...esbuildOptions(handlerEntry(name), bundle), metafile: true });
     // Only the functions that render carry the decoder and codecs: the others stay small and start fast.
     const rendering = renderInputs(metafile);
-    if (RENDERING_FUNCTIONS.includes(name))
+    if (RENDERING_FUNCTIONS.includes(name)) {
       expect(rendering, 'render and codec code').toContain('lambdas/dicom/codecs/index.ts');
-    else expect(rendering, 'no render or codec code').toEqual([]);
+      expect(rendering, 'the JPEG Lossless .wasm, embedded').toContain(LOSSLESS_WASM);
+    } else expect(rendering, 'no render or codec code').toEqual([]);
     // The settings really are the stack's: byte for byte what NodejsFunction bundled.
     expect(readFileSync(bundle).equals(readFileSync(stackBundles.get(name)!)), 'same bytes as the stack asset').toBe(
       true,
