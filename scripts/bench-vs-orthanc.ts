@@ -107,6 +107,21 @@ function orthanc(base: string): Server {
   };
 }
 
+/**
+ * CPU ms a process has used, every thread included (Linux /proc; undefined elsewhere). Unlike files per second, it
+ * says how much work each server does per file, whatever the machine's other load.
+ */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, USER_HZ 100
+  } catch {
+    return undefined;
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -137,7 +152,9 @@ async function parallelUploads(
   server: Server,
   files: readonly Uint8Array[],
   clients: number,
-): Promise<{ answered: number; processed: number }> {
+  pid: number | undefined,
+): Promise<{ answered: number; processed: number; cpuPerFile?: number }> {
+  const cpuBefore = processCpuMs(pid);
   const started = performance.now();
   let next = 0;
   const ids: string[] = [];
@@ -152,8 +169,13 @@ async function parallelUploads(
   const answered = (performance.now() - started) / 1000;
   await server.settled(ids);
   const processed = (performance.now() - started) / 1000;
+  const cpuAfter = processCpuMs(pid);
   for (const id of ids) await server.remove(id);
-  return { answered: files.length / answered, processed: files.length / processed };
+  return {
+    answered: files.length / answered,
+    processed: files.length / processed,
+    ...(cpuBefore !== undefined && cpuAfter !== undefined ? { cpuPerFile: (cpuAfter - cpuBefore) / files.length } : {}),
+  };
 }
 
 async function main(): Promise<void> {
@@ -251,12 +273,17 @@ async function main(): Promise<void> {
       .sort((a, b) => a.i - b.i)
       .map(({ copy }) => copy)
       .slice(0, PARALLEL_FILES);
+    const pids = { orthanc: children[0]?.pid, ours: children[1]?.pid };
     for (const who of ['ours', 'orthanc'] as const) {
-      const rate = await parallelUploads(servers[who], parallelFiles, PARALLEL_CLIENTS);
+      const rate = await parallelUploads(servers[who], parallelFiles, PARALLEL_CLIENTS, pids[who]);
+      const cpu = rate.cpuPerFile === undefined ? '' : `, ${rate.cpuPerFile.toFixed(1)} ms of server CPU per file`;
       console.log(
-        `  ${who.padEnd(8)} ${rate.answered.toFixed(1)} files/s answered, ${rate.processed.toFixed(1)} files/s stored and processed${who === 'orthanc' ? ' (Orthanc indexes before it answers and renders only when asked)' : ' (PNG, thumbnail, attributes, DICOM JSON made at ingest)'}`,
+        `  ${who.padEnd(8)} ${rate.answered.toFixed(1)} files/s answered, ${rate.processed.toFixed(1)} files/s stored and processed${cpu}${who === 'orthanc' ? ' (Orthanc indexes before it answers and renders only when asked)' : ' (PNG, thumbnail, attributes, DICOM JSON made at ingest)'}`,
       );
     }
+    console.log(
+      `  (${cpus().length} cores: at ${(1000 * cpus().length).toFixed(0)} ms of CPU a second, a server needing c ms a file stores at most ${cpus().length}000/c files/s)`,
+    );
 
     console.log('\nour storage round trips per operation (counted at the emulators; a fresh study, one file):');
     for (const file of FILES) {
