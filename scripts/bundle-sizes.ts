@@ -9,11 +9,13 @@ import { pathToFileURL } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
 import { ENV } from '../lambdas/config.js';
-import { PROCESSING_FAILED, PROCESSOR, ROUTES } from '../lambdas/routes.js';
+import { handlerOf, PROCESSING_FAILED, PROCESSOR, ROUTES } from '../lambdas/routes.js';
 import { renderInputs, RENDERING_FUNCTIONS } from '../lib/constructs/bundle-contents.js';
 import { BUNDLE_FILE_NAME, esbuildOptions, handlerEntry } from '../lib/constructs/function-defaults.js';
 
-const names = [...ROUTES.map((route) => route.name), PROCESSOR.name, PROCESSING_FAILED.name];
+// One row per Lambda: routes that share a handler module (DICOMweb's) share its bundle, named by handlerOf.
+// The API key authorizer is deployed under the default `-c auth=apiKey`.
+const names = [...new Set(ROUTES.map(handlerOf)), PROCESSOR.name, PROCESSING_FAILED.name, 'apiKeyAuthorizer'];
 const INIT_RUNS = Number(process.env.BENCH_INIT_RUNS ?? 10);
 
 /** Imports the bundle in a new Node process (as a Lambda cold start does) and reports the import's duration. */
