@@ -1,21 +1,22 @@
-// The codecs' .wasm files, embedded by esbuild's binary loader (`loader: { '.wasm': 'binary' }`) as bytes.
+// The codecs' .wasm files, which esbuild's file loader (`loader: { '.wasm': 'file' }`) copies beside the bundle: the
+// import is the copy's path, relative to the bundle's directory (e.g. "./charlswasm_decode-ABCD1234.wasm").
 declare module '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasm' {
-  const bytes: Uint8Array;
-  export default bytes;
+  const path: string;
+  export default path;
 }
 declare module '@cornerstonejs/codec-charls/decodewasm' {
-  const bytes: Uint8Array;
-  export default bytes;
+  const path: string;
+  export default path;
 }
 declare module '@cornerstonejs/codec-openjpeg/decodewasm' {
-  const bytes: Uint8Array;
-  export default bytes;
+  const path: string;
+  export default path;
 }
 declare module '@cornerstonejs/codec-openjph/wasm' {
-  const bytes: Uint8Array;
-  export default bytes;
+  const path: string;
+  export default path;
 }
 declare module 'dcmjs-codecs/build/dcmjs-native-codecs.wasm' {
-  const bytes: Uint8Array;
-  export default bytes;
+  const path: string;
+  export default path;
 }

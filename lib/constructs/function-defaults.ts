@@ -67,9 +67,10 @@ export const LAMBDA_BUNDLING: LambdaBundling = {
   banner: ESM_REQUIRE_BANNER,
   // Bundle the AWS SDK too: the version the tests ran is the version deployed, not the runtime's.
   externalModules: [],
-  // The WASM codecs (lambdas/dicom/codecs/*-wasm.ts) embed their .wasm as bytes: one file per Lambda, no
-  // node_modules lookup at run time. esbuild 0.28 decodes with Buffer where Uint8Array.fromBase64 is missing.
-  loader: { '.wasm': 'binary' },
+  // The WASM codecs' .wasm files (imported by lambdas/dicom/codecs/*-wasm.ts) are copied beside the bundle under a
+  // content-hashed name, and the import is that file's path relative to the bundle: read on the codec's first use,
+  // not parsed as base64 at every cold start (lambdas/dicom/codecs/wasm.ts).
+  loader: { '.wasm': 'file' },
 };
 
 /** The file name NodejsFunction gives an ESM bundle (its handler is `index.handler`). */

@@ -1,7 +1,7 @@
 // Builds every Lambda with the stack's exact esbuild settings and runs each bundle in a fresh Node process,
 // outside the repository: catches a handler that works under tsx but not bundled (dynamic requires, ESM/CJS mixups).
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -116,8 +116,8 @@ function smokeEvent(name: string): { event: Record<string, unknown>; status?: nu
 }
 
 let outRoot: string;
-/** The bundle `cdk synth` puts in each function's asset, by function name. */
-const stackBundles = new Map<string, string>();
+/** The asset directory `cdk synth` makes for each function (what Lambda unzips into /var/task), by function name. */
+const stackAssets = new Map<string, string>();
 
 beforeAll(() => {
   // Outside the repository, so a bundle cannot quietly resolve a package from node_modules.
@@ -138,7 +138,7 @@ beforeAll(() => {
   ];
   for (const [name, fn] of functions) {
     const s3Key = resources[stack.getLogicalId(fn.node.defaultChild as CfnFunction)]!.Properties.Code.S3Key as string;
-    stackBundles.set(name, path.join(assembly.directory, `asset.${s3Key.replace(/\.zip$/, '')}`, BUNDLE_FILE_NAME));
+    stackAssets.set(name, path.join(assembly.directory, `asset.${s3Key.replace(/\.zip$/, '')}`));
   }
 }, 120_000);
 
@@ -150,6 +150,25 @@ afterAll(() => {
 const LOSSLESS_WASM = 'node_modules/dcmjs-codecs/build/dcmjs-native-codecs.wasm';
 
 /**
+ * The .wasm files esbuild's file loader writes beside a rendering bundle (content-hashed names), one per codec: read
+ * from there on first use, never embedded.
+ */
+const CODEC_WASM = [
+  /^charlswasm_decode-\w+\.wasm$/,
+  /^dcmjs-native-codecs-\w+\.wasm$/,
+  /^libjpegturbowasm_decode-\w+\.wasm$/,
+  /^openjpegwasm_decode-\w+\.wasm$/,
+  /^openjphjs-\w+\.wasm$/,
+];
+
+/** The files of a bundle directory but its source map (whose relative source paths depend on where it was built). */
+function deployedFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((file) => !file.endsWith('.map'))
+    .sort();
+}
+
+/**
  * A 3 x 2 16-bit lossless JPEG (SV1) of 0, 1000, 65535 / 4242, 31337, 7, written by the unit tests' lossless writer
  * (test/unit/codecs.test.ts).
  */
@@ -157,9 +176,19 @@ const LOSSLESS_FRAME =
   'ffd8ffc400240000000000110000000000000000000000000102030405060708090a0b0c0d0e0f10ffc3000b100002000301011100' +
   'ffda000801010001000082be8502cd8493f4ebbc2cefffd9';
 
-/** Bundles the JPEG Lossless codec alone and decodes LOSSLESS_FRAME in a fresh process: the embedded .wasm loads. */
-const LOSSLESS_ENTRY = `
-import { decodeJpegLossless } from ${JSON.stringify(path.join(PROJECT_ROOT, 'lambdas/dicom/codecs/jpeg-lossless.ts'))};
+const codecModule = (file: string): string => JSON.stringify(path.join(PROJECT_ROOT, 'lambdas/dicom/codecs', file));
+
+/**
+ * Bundles the WASM codecs alone, starts each in a fresh process and decodes LOSSLESS_FRAME: every .wasm beside the
+ * bundle loads.
+ */
+const CODECS_ENTRY = `
+import { decodeJpegLossless } from ${codecModule('jpeg-lossless.ts')};
+import { charls } from ${codecModule('charls.ts')};
+import { libjpeg } from ${codecModule('libjpeg-turbo.ts')};
+import { openjpeg } from ${codecModule('openjpeg.ts')};
+import { openjph } from ${codecModule('openjph.ts')};
+for (const codec of [charls, libjpeg, openjpeg, openjph]) await codec.load();
 const layout = { rows: 2, columns: 3, samplesPerPixel: 1, bitsAllocated: 16, bitsStored: 16, highBit: 15,
   signed: false, planarConfiguration: 0, numberOfFrames: 1, photometric: 'MONOCHROME2', sampleFormat: 'integer' };
 const bytes = Uint8Array.from(Buffer.from(process.argv[2], 'hex'));
@@ -168,16 +197,23 @@ process.stdout.write(JSON.stringify([...samples]));
 `;
 
 describe('Lambda bundles', () => {
-  it('the JPEG Lossless codec decodes from its bundle, with no node_modules beside it', async () => {
-    const dir = path.join(outRoot, 'jpeg-lossless');
+  it('the codecs start from the .wasm files beside their bundle, with no node_modules: JPEG Lossless decodes', async () => {
+    const dir = path.join(outRoot, 'codecs');
     const entry = path.join(dir, 'entry.ts');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(entry, LOSSLESS_ENTRY);
-    const bundle = path.join(dir, BUNDLE_FILE_NAME);
-    const { metafile } = await build({ ...esbuildOptions(entry, bundle), metafile: true });
+    writeFileSync(entry, CODECS_ENTRY);
+    const built = path.join(dir, 'build');
+    const { metafile } = await build({ ...esbuildOptions(entry, path.join(built, BUNDLE_FILE_NAME)), metafile: true });
     expect(Object.keys(metafile.inputs)).toContain(LOSSLESS_WASM);
-    const { stdout } = await run(process.execPath, [bundle, LOSSLESS_FRAME], {
-      cwd: dir,
+    const files = deployedFiles(built);
+    expect(files.filter((file) => file !== BUNDLE_FILE_NAME)).toEqual(CODEC_WASM.map((w) => expect.stringMatching(w)));
+    // Laid out as Lambda unzips an asset (/var/task: the bundle and its files, nothing else), and run from another
+    // directory: the .wasm is found beside the bundle, not in the working directory.
+    const task = path.join(dir, 'task');
+    mkdirSync(task);
+    for (const file of files) copyFileSync(path.join(built, file), path.join(task, file));
+    const { stdout } = await run(process.execPath, [path.join(task, BUNDLE_FILE_NAME), LOSSLESS_FRAME], {
+      cwd: outRoot,
       timeout: 30_000,
       env: { PATH: process.env.PATH },
     });
@@ -189,14 +225,26 @@ describe('Lambda bundles', () => {
     const { metafile } = await build({ ...esbuildOptions(handlerEntry(name), bundle), metafile: true });
     // Only the functions that render carry the decoder and codecs: the others stay small and start fast.
     const rendering = renderInputs(metafile);
+    const files = deployedFiles(path.dirname(bundle));
     if (RENDERING_FUNCTIONS.includes(name)) {
       expect(rendering, 'render and codec code').toContain('lambdas/dicom/codecs/index.ts');
-      expect(rendering, 'the JPEG Lossless .wasm, embedded').toContain(LOSSLESS_WASM);
-    } else expect(rendering, 'no render or codec code').toEqual([]);
-    // The settings really are the stack's: byte for byte what NodejsFunction bundled.
-    expect(readFileSync(bundle).equals(readFileSync(stackBundles.get(name)!)), 'same bytes as the stack asset').toBe(
-      true,
-    );
+      expect(rendering, 'the JPEG Lossless .wasm').toContain(LOSSLESS_WASM);
+      expect(files).toContain(BUNDLE_FILE_NAME);
+      const beside = files.filter((file) => file !== BUNDLE_FILE_NAME);
+      expect(beside, 'each codec .wasm beside the bundle').toEqual(
+        CODEC_WASM.map((wasm) => expect.stringMatching(wasm)),
+      );
+    } else {
+      expect(rendering, 'no render or codec code').toEqual([]);
+      expect(files, 'the bundle alone').toEqual([BUNDLE_FILE_NAME]);
+    }
+    // The settings really are the stack's: file for file and byte for byte what NodejsFunction put in the asset.
+    const asset = stackAssets.get(name)!;
+    expect(deployedFiles(asset), 'the stack asset holds the same files').toEqual(files);
+    for (const file of files) {
+      const same = readFileSync(path.join(path.dirname(bundle), file)).equals(readFileSync(path.join(asset, file)));
+      expect(same, `${file}: same bytes as the stack asset`).toBe(true);
+    }
     const { event, status, result: expected } = smokeEvent(name);
     const { stdout } = await run(process.execPath, [path.join(outRoot, 'runner.mjs'), bundle, JSON.stringify(event)], {
       cwd: outRoot,

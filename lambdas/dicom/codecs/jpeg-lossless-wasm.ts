@@ -1,5 +1,5 @@
-// The dcmjs-codecs .wasm (DCMTK's IJG decoders) as bytes, embedded by esbuild's binary loader: imported only from a
-// bundle (see wasm.ts).
-import bytes from 'dcmjs-codecs/build/dcmjs-native-codecs.wasm';
+// The dcmjs-codecs .wasm (DCMTK's IJG decoders), which esbuild's file loader copies beside the bundle: the import is
+// the copy's path relative to the bundle. Imported only from a bundle (see wasm.ts).
+import path from 'dcmjs-codecs/build/dcmjs-native-codecs.wasm';
 
-export default bytes;
+export default path;

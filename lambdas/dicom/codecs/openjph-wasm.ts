@@ -1,4 +1,5 @@
-// The OpenJPH codec's .wasm as bytes, embedded by esbuild's binary loader: imported only from a bundle (see wasm.ts).
-import bytes from '@cornerstonejs/codec-openjph/wasm';
+// The OpenJPH codec's .wasm, which esbuild's file loader copies beside the bundle: the import is the
+// copy's path relative to the bundle. Imported only from a bundle (see wasm.ts).
+import path from '@cornerstonejs/codec-openjph/wasm';
 
-export default bytes;
+export default path;

@@ -13,23 +13,33 @@ export interface EmscriptenOptions {
 
 /**
  * True when this module runs from its TypeScript source (tsx, vitest), false inside an esbuild bundle. Neither Node
- * nor Vite can import a .wasm file as bytes, and a Lambda bundle has no node_modules to read it from: so from
- * source the file is read where the package put it, and in a bundle esbuild's binary loader has embedded it.
+ * nor Vite can import a .wasm file, and a Lambda bundle has no node_modules to read it from: so from source the file
+ * is read where the package put it, and in a bundle from the copy esbuild's file loader put beside the bundle.
  */
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 
 /**
- * The bytes of a codec's .wasm. `embedded` is `() => import('./<codec>-wasm.js')`, a module whose only content is
- * the static import of the .wasm: esbuild embeds it and, the module being ESM, evaluates it only on this call. (A
- * dynamic import of the .wasm itself would get esbuild's CommonJS interop, which copies the array index by index:
- * measured 150 ms and 50 ms of GC per codec.) It runs only in a bundle.
+ * The bytes of a codec's .wasm, read from disk on the codec's first use. `located` is
+ * `() => import('./<codec>-wasm.js')`, a module whose only content is the static import of the .wasm, which esbuild's
+ * file loader (lib/constructs/function-defaults.ts) turns into the path of the copy it wrote beside the bundle,
+ * relative to the bundle; this module is part of that one-file bundle, so its URL resolves the path. It runs only in a
+ * bundle: from source nothing imports a .wasm.
+ *
+ * Files rather than bytes embedded in the bundle (esbuild's binary loader, the scheme until the 4.1 MB dcmjs-codecs
+ * build came): an embedded .wasm is a base64 string literal that V8 scans at every cold start, whether or not a frame
+ * ever needs the codec. Measured (docs/performance.md, "Bundles"; median module init of fresh processes, the variants
+ * interleaved): the processor's init went 202 -> 166 ms with the dcmjs-codecs .wasm as a file and -> 151 ms with all
+ * five; png's 199 -> 160 -> 150 ms. The four small ones (0.15-0.3 MB each) are worth 10-15 ms together, so they moved
+ * too and one scheme serves all. A first use reads the file instead of decoding base64: JPEG Lossless starts in 62 ms
+ * instead of 87, the others in 15-21 ms either way.
  */
-export async function wasmBinary(
-  specifier: string,
-  embedded: () => Promise<{ default: Uint8Array }>,
-): Promise<Uint8Array> {
-  if (FROM_SOURCE) return new Uint8Array(await readFile(createRequire(import.meta.url).resolve(specifier)));
-  return (await embedded()).default;
+export async function wasmBinary(specifier: string, located: () => Promise<{ default: string }>): Promise<Uint8Array> {
+  const file = FROM_SOURCE
+    ? createRequire(import.meta.url).resolve(specifier)
+    : new URL((await located()).default, import.meta.url);
+  const bytes = await readFile(file);
+  // A view of the Buffer's memory rather than a copy of up to 4 MB.
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** What a codec's output says about itself, to check against the DICOM Image Pixel module. */
