@@ -1,5 +1,6 @@
 // `npm run bench:bundles`: builds each Lambda with the stack's exact esbuild settings and prints its sizes
-// (minified bundle, source map, the deployment zip), its module init time in a fresh Node process, whether
+// (minified bundle, source map, the files beside it such as the codecs' .wasm, the deployment zip), its module init
+// time in a fresh Node process, whether
 // it carries render/codec code (only the rendering functions may: exit code 1 otherwise), and its heaviest packages.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,10 +58,11 @@ function zipSize(files: { name: string; bytes: Buffer }[]): number {
   return size;
 }
 
-/** The heaviest packages (or the project's own code) in the bundle's output, by bytes. */
+/** The heaviest packages (or the project's own code) in the bundle itself (not the files beside it), by bytes. */
 function heaviest(metafile: Metafile, count: number): string {
   const byPackage = new Map<string, number>();
-  for (const output of Object.values(metafile.outputs)) {
+  for (const [file, output] of Object.entries(metafile.outputs)) {
+    if (path.basename(file) !== BUNDLE_FILE_NAME) continue;
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
       const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
       const name = match?.[1] ?? `(project) ${input.split('/').slice(0, 2).join('/')}`;
@@ -88,13 +90,16 @@ try {
       ({ metafile } = await build({ ...options, metafile: true }));
     } catch {
       process.exitCode = 1; // esbuild has printed why
-      rows.push([name, 'BUILD FAILED', '-', '-', '-', '-', '-', '-']);
+      rows.push([name, 'BUILD FAILED', '-', '-', '-', '-', '-', '-', '-']);
       continue;
     }
     const ms = Math.round(performance.now() - started);
     const files = readdirSync(outDir).map((file) => ({ name: file, bytes: readFileSync(path.join(outDir, file)) }));
     const bundle = files.find((file) => file.name === BUNDLE_FILE_NAME)!;
     const map = files.find((file) => file.name.endsWith('.map'));
+    // What the file loader wrote beside the bundle (the codecs' .wasm, read on first use): deployed, not parsed.
+    const beside = files.filter((file) => file !== bundle && file !== map);
+    const besideBytes = beside.reduce((sum, file) => sum + file.bytes.length, 0);
     const renders = renderInputs(metafile).length > 0;
     if (renders !== RENDERING_FUNCTIONS.includes(name)) {
       process.exitCode = 1;
@@ -104,6 +109,7 @@ try {
       name,
       kb(bundle.bytes.length),
       map ? kb(map.bytes.length) : '-',
+      beside.length ? `${beside.length} files, ${kb(besideBytes)}` : '-',
       kb(zipSize(files)),
       `${ms} ms`,
       `${initMs(runner, path.join(outDir, BUNDLE_FILE_NAME)).toFixed(0)} ms`,
@@ -115,6 +121,7 @@ try {
     'function',
     'minified',
     'source map',
+    'beside',
     'zip',
     'build',
     `init (p50 of ${INIT_RUNS})`,
