@@ -16,7 +16,34 @@ interface DynaliteStore {
   getTable(name: string, checkStatus: boolean | Callback, callback?: Callback): void;
 }
 
-const db = require('dynalite/db') as { create(options: unknown): DynaliteStore; __tableCache?: true };
+interface IndexAction {
+  index: string;
+  key: string;
+  item?: unknown;
+}
+
+interface TableDescription {
+  TableName: string;
+  LocalSecondaryIndexes?: unknown[];
+  GlobalSecondaryIndexes?: unknown[];
+}
+
+interface BatchDb {
+  batch(operations: { type: 'put' | 'del'; key: string; value?: unknown }[], callback: Callback): void;
+}
+
+const db = require('dynalite/db') as {
+  create(options: unknown): DynaliteStore;
+  updateIndexes(store: { db: BatchDb }, table: TableDescription, old: unknown, item: unknown, cb: Callback): void;
+  getIndexActions(
+    indexes: unknown[],
+    old: unknown,
+    item: unknown,
+    table: TableDescription,
+  ): { puts: IndexAction[]; deletes: IndexAction[] };
+  __tableCache?: true;
+  __indexBatch?: true;
+};
 
 /** Installs the cache on every store dynalite creates from now on (idempotent). */
 export function cacheDynaliteTables(): void {
@@ -54,5 +81,33 @@ export function cacheDynaliteTables(): void {
       });
     };
     return store;
+  };
+}
+
+/**
+ * dynalite writes a record's index entries one LevelDB call each: first every stale entry's delete side by side, then
+ * every index's put (one per index the item has keys for, changed or not), each a thread-pool round trip; a file
+ * record has 10-13. This writes them in one LevelDB batch, the deletes first as before (and atomically, which the
+ * separate calls were not). The keys are dynalite's own: its index sublevels prefix `index-<type>~<table>~<index>~`
+ * (dynalite/db getIndexDb), the same entries its queries read.
+ */
+export function batchDynaliteIndexWrites(): void {
+  if (db.__indexBatch) return;
+  db.__indexBatch = true;
+  db.updateIndexes = (store, table, existingItem, item, callback) => {
+    if (!existingItem && !item) return callback(null);
+    const deletes: { type: 'del'; key: string }[] = [];
+    const puts: { type: 'put'; key: string; value: unknown }[] = [];
+    for (const indexType of ['Local', 'Global'] as const) {
+      const indexes = table[`${indexType}SecondaryIndexes`] ?? [];
+      const actions = db.getIndexActions(indexes, existingItem, item, table);
+      const prefix = (index: string): string => `index-${indexType.toLowerCase()}~${table.TableName}~${index}~`;
+      for (const action of actions.deletes) deletes.push({ type: 'del', key: prefix(action.index) + action.key });
+      for (const action of actions.puts) {
+        puts.push({ type: 'put', key: prefix(action.index) + action.key, value: action.item });
+      }
+    }
+    if (deletes.length + puts.length === 0) return callback(null);
+    store.db.batch([...deletes, ...puts], callback);
   };
 }

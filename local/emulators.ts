@@ -11,7 +11,7 @@ import dynalite from 'dynalite';
 import { S3_CHECKSUMS } from '../lambdas/commons.js';
 import { ENV, S3_FORCE_PATH_STYLE_ENV } from '../lambdas/config.js';
 import { BUCKET_CORS } from '../lambdas/http/cors.js';
-import { cacheDynaliteTables } from './dynalite-speedups.js';
+import { batchDynaliteIndexWrites, cacheDynaliteTables } from './dynalite-speedups.js';
 import { FastFilesystemStore, s3ConditionalRequests } from './s3-store.js';
 import type { EmulatorName, RequestListener } from './in-process-transport.js';
 import { StorageCallCounter } from './storage-calls.js';
@@ -145,6 +145,7 @@ export async function startEmulators(dataDir: string, bucketName: string, tableN
   );
   const s3Address = (await s3.run()) as AddressInfo;
   cacheDynaliteTables();
+  batchDynaliteIndexWrites();
   const dynamo = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const [serveDynamo] = dynamo.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   dynamo.removeAllListeners('request');
