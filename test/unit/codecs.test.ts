@@ -385,6 +385,10 @@ function ramp(count: number, f: (i: number) => number): number[] {
 
 // ---------------------------------------------------------------------------------------------
 
+/** A 2 x 2, 8-bit, one-component JPEG lossless codestream (predictor 1) of the samples 1, 2, 3, 4. */
+function twoByTwoLossless(): Uint8Array {
+  return writeLosslessJpeg([1, 2, 3, 4], { width: 2, height: 2, precision: 8, components: 1, predictor: 1 });
+}
 describe('registration and loading', () => {
   it('starts no codec until a frame needs one, and then only that one', async () => {
     const modules = [libjpeg, charls, openjpeg, openjph, jpegLosslessModule];
@@ -688,13 +692,7 @@ describe('JPEG Lossless (DCMTK/IJG via dcmjs-codecs)', () => {
   });
 
   it('refuses a lossy JPEG under a lossless transfer syntax, and a size the attributes disagree with', async () => {
-    const codestream = writeLosslessJpeg([1, 2, 3, 4], {
-      width: 2,
-      height: 2,
-      precision: 8,
-      components: 1,
-      predictor: 1,
-    });
+    const codestream = twoByTwoLossless();
     const baseline = codestream.slice();
     baseline[baseline.indexOf(0xc3, 2)] = 0xc0; // the SOF3 marker's second byte
     const lossy = await decodeError(UID.jpegLossless, { rows: 2, columns: 2, bitsAllocated: 8 }, baseline);
@@ -902,13 +900,7 @@ describe('corrupt codestreams', () => {
   });
 
   it('reads frame headers and end markers without a codec', () => {
-    const codestream = writeLosslessJpeg([1, 2, 3, 4], {
-      width: 2,
-      height: 2,
-      precision: 8,
-      components: 1,
-      predictor: 1,
-    });
+    const codestream = twoByTwoLossless();
     expect(jpegFrameHeader(codestream)).toEqual({ marker: 0xc3, precision: 8, width: 2, height: 2, components: 1 });
     expect(endsWithEoi(codestream)).toBe(true);
     expect(endsWithEoi(new Uint8Array([...codestream, 0, 0xff]))).toBe(true);
