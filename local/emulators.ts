@@ -19,6 +19,10 @@ import { ensureTable } from './table.js';
 
 const require = createRequire(import.meta.url);
 
+// Installed when this module loads, before anything wraps dynalite's index writer (the cost measurement records every
+// write through it: scripts/cost/measure.ts).
+batchDynaliteIndexWrites();
+
 /** The emulators accept any credentials except s3rver, which wants these. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -145,7 +149,6 @@ export async function startEmulators(dataDir: string, bucketName: string, tableN
   );
   const s3Address = (await s3.run()) as AddressInfo;
   cacheDynaliteTables();
-  batchDynaliteIndexWrites();
   const dynamo = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const [serveDynamo] = dynamo.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   dynamo.removeAllListeners('request');
