@@ -6,6 +6,7 @@ import { parseDicom } from '../lambdas/dicom/parse.js';
 import { decodeFrameAsync, describeTransferSyntax, type DecodedFrame } from '../lambdas/dicom/pixels.js';
 import { encodePng } from '../lambdas/dicom/png.js';
 import { renderDecodedFrame, type RenderedImage } from '../lambdas/dicom/render.js';
+import { median } from './bench-stats.js';
 
 const samplesDir = resolve(process.env.DICOM_SAMPLES ?? join(import.meta.dirname, '../../shared/dicom-samples'));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -24,11 +25,6 @@ function naiveRender(frame: DecodedFrame): RenderedImage {
   const data = new Uint8Array(samples.length);
   for (let i = 0; i < samples.length; i++) data[i] = (samples[i]! - min) * scale;
   return { width: layout.columns, height: layout.rows, channels: layout.samplesPerPixel === 3 ? 3 : 1, data };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
 interface Totals {

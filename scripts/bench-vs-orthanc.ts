@@ -3,7 +3,6 @@
 // Both servers run as their own processes on loopback; files and rounds are interleaved.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { dicomIdentifiers } from '../lambdas/dicom/identifiers.js';
@@ -11,6 +10,7 @@ import { parseDicom } from '../lambdas/dicom/parse.js';
 import { totalCalls } from '../local/storage-calls.js';
 import { describeCalls, FILE_OPERATIONS, measureRoundTrips } from './round-trips.js';
 import { measureStorageFloor } from './storage-floor.js';
+import { freePort, median, procCpuMs } from './bench-stats.js';
 
 const samplesDir = resolve(process.env.DICOM_SAMPLES ?? join(import.meta.dirname, '../../shared/dicom-samples'));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
@@ -20,15 +20,6 @@ const FILES = (
 const PARALLEL_CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
 const PARALLEL_FILES = Number(process.env.BENCH_PARALLEL_FILES ?? 400);
 const GDCM_PLUGIN = '/usr/share/orthanc/plugins/libOrthancGdcm.so';
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 async function waitFor(url: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -108,26 +99,6 @@ function orthanc(base: string): Server {
 }
 
 /**
- * CPU ms a process has used, every thread included (Linux /proc; undefined elsewhere). Unlike files per second, it
- * says how much work each server does per file, whatever the machine's other load.
- */
-function processCpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, USER_HZ 100
-  } catch {
-    return undefined;
-  }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-/**
  * `count` copies of a file, each with its own SOP Instance UID (same length, last digits replaced in the file meta
  * and the dataset), so that neither server sees a duplicate: a series of distinct instances.
  */
@@ -154,7 +125,8 @@ async function parallelUploads(
   clients: number,
   pid: number | undefined,
 ): Promise<{ answered: number; processed: number; cpuPerFile?: number }> {
-  const cpuBefore = processCpuMs(pid);
+  const cpuOf = (): number | undefined => (pid === undefined ? undefined : procCpuMs(`/proc/${pid}/stat`));
+  const cpuBefore = cpuOf();
   const started = performance.now();
   let next = 0;
   const ids: string[] = [];
@@ -169,7 +141,7 @@ async function parallelUploads(
   const answered = (performance.now() - started) / 1000;
   await server.settled(ids);
   const processed = (performance.now() - started) / 1000;
-  const cpuAfter = processCpuMs(pid);
+  const cpuAfter = cpuOf();
   for (const id of ids) await server.remove(id);
   return {
     answered: files.length / answered,

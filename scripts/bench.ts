@@ -8,14 +8,10 @@ import { buildAttributes } from '../lambdas/dicom/attributes.js';
 import { parseDicom } from '../lambdas/dicom/parse.js';
 import { encodePng } from '../lambdas/dicom/png.js';
 import { renderFrameAsync, type RenderedImage } from '../lambdas/dicom/render.js';
+import { median } from './bench-stats.js';
 
 const samplesDir = resolve(process.env.DICOM_SAMPLES ?? join(import.meta.dirname, '../../shared/dicom-samples'));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

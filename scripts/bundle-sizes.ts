@@ -13,6 +13,7 @@ import { ENV } from '../lambdas/config.js';
 import { handlerOf, PROCESSING_FAILED, PROCESSOR, ROUTES } from '../lambdas/routes.js';
 import { renderInputs, RENDERING_FUNCTIONS } from '../lib/constructs/bundle-contents.js';
 import { BUNDLE_FILE_NAME, esbuildOptions, handlerEntry } from '../lib/constructs/function-defaults.js';
+import { median } from './bench-stats.js';
 
 // One row per Lambda: routes that share a handler module (DICOMweb's) share its bundle, named by handlerOf.
 // The API key authorizer is deployed under the default `-c auth=apiKey`.
@@ -25,11 +26,6 @@ const started = performance.now();
 await import(process.argv[2]);
 process.stdout.write(String(performance.now() - started));
 `;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
 
 /** Median module init (ms) over INIT_RUNS fresh processes; the handler is not invoked. */
 function initMs(runner: string, bundle: string): number {

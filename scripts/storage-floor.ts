@@ -14,6 +14,7 @@ import { packDocuments } from '../lambdas/store/derived-documents.js';
 import { deleteFile, newFileRecord, storeFile } from '../lambdas/ingest/store-file.js';
 import { startEmulators, storageEnvironment } from '../local/emulators.js';
 import { InProcessHttpHandler } from '../local/in-process-transport.js';
+import { median } from './bench-stats.js';
 
 export interface StorageFloor {
   /** Median ms of each operation's storage calls. */
@@ -26,11 +27,6 @@ export interface StorageFloor {
   cpu: number;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 async function timed(into: number[], step: () => Promise<unknown>): Promise<void> {
   const started = performance.now();
   await step();
@@ -41,8 +37,10 @@ async function timed(into: number[], step: () => Promise<unknown>): Promise<void
 export async function measureStorageFloor(bytes: Uint8Array, rounds = 30): Promise<StorageFloor> {
   const dataDir = mkdtempSync(join(tmpdir(), 'storage-floor-'));
   const emulators = await startEmulators(dataDir, 'storage-floor', 'storage-floor');
-  const saved = { ...process.env };
-  Object.assign(process.env, storageEnvironment(emulators, 'storage-floor', 'storage-floor'));
+  // The variables createStores reads, for the time of the measurement (put back as they were after it).
+  const environment = storageEnvironment(emulators, 'storage-floor', 'storage-floor');
+  const saved = Object.fromEntries(Object.keys(environment).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, environment);
   try {
     const stores: Stores = createStores({
       s3: new InProcessHttpHandler(emulators.listeners.s3),
@@ -86,7 +84,10 @@ export async function measureStorageFloor(bytes: Uint8Array, rounds = 30): Promi
       cpu: (cpu.user + cpu.system) / 1000 / rounds,
     };
   } finally {
-    process.env = saved;
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
     await emulators.close();
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -6,10 +6,10 @@
 // main-thread time: ~100 stderr lines a loop).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { freePort, procCpuMs } from './bench-stats.js';
 
 const samplesDir = resolve(process.env.DICOM_SAMPLES ?? join(import.meta.dirname, '../../shared/dicom-samples'));
 const FILE = process.env.TRACE_FILE ?? 'ct-implicit-le.dcm';
@@ -27,13 +27,10 @@ const now = () => performance.timeOrigin + performance.now();
  */
 function serverCpu(pid: number): { main: number; others: number } | undefined {
   try {
-    const tick = 10; // USER_HZ 100
     let main = 0;
     let others = 0;
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ms = (Number(fields[11]) + Number(fields[12])) * tick;
+      const ms = procCpuMs(`/proc/${pid}/task/${tid}/stat`) ?? 0;
       if (Number(tid) === pid) main += ms;
       else others += ms;
     }
@@ -41,15 +38,6 @@ function serverCpu(pid: number): { main: number; others: number } | undefined {
   } catch {
     return undefined;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 const work = mkdtempSync(join(tmpdir(), 'trace-loop-'));
